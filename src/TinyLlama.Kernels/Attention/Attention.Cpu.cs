@@ -1,6 +1,6 @@
 using System.Numerics;
 
-namespace TinyLlama.Kernels.Attention;
+namespace TinyLlama.Kernels;
 
 /// <summary>
 /// Causal scaled-dot-product attention with grouped-query heads (the plain version; FlashAttention comes with the GPU work).

@@ -1,4 +1,4 @@
-namespace TinyLlama.Kernels.Cast;
+namespace TinyLlama.Kernels;
 
 /// <summary>
 /// bfloat16 stored as ushort: the top 16 bits of an IEEE float32. Narrowing rounds to nearest, ties to even;
@@ -7,6 +7,9 @@ namespace TinyLlama.Kernels.Cast;
 public static partial class BFloat16
 {
     public static ushort FromFloat(float value) => throw new NotImplementedException();
+
+    /// <summary>The definition of the rounding, written with double arithmetic; FromFloat is tested against it.</summary>
+    public static ushort FromFloatReference(float value) => throw new NotImplementedException();
 
     public static float ToFloat(ushort bits) => throw new NotImplementedException();
 

@@ -1,6 +1,6 @@
 using System.Numerics;
 
-namespace TinyLlama.Kernels.CrossEntropy;
+namespace TinyLlama.Kernels;
 
 /// <summary>
 /// Fused cross-entropy over logits (rows, vocab) with integer targets (rows):

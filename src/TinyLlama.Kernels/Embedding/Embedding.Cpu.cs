@@ -1,6 +1,6 @@
 using System.Numerics;
 
-namespace TinyLlama.Kernels.Embedding;
+namespace TinyLlama.Kernels;
 
 /// <summary>Embedding lookup: output row i = table row ids[i]. table (V, C), ids (N), output (N, C).</summary>
 public static partial class Embedding

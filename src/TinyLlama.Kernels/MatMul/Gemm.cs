@@ -1,6 +1,6 @@
 using System.Numerics;
 
-namespace TinyLlama.Kernels.MatMul;
+namespace TinyLlama.Kernels;
 
 /// <summary>
 /// General matrix multiply on row-major matrices: C = alpha·op(A)·op(B) + beta·C,

@@ -1,6 +1,6 @@
 using System.Numerics;
 
-namespace TinyLlama.Kernels.RmsNorm;
+namespace TinyLlama.Kernels;
 
 /// <summary>
 /// RMSNorm over the last axis: y = x · invRms · w, invRms = 1 / sqrt(mean(x²) + eps).

@@ -1,6 +1,6 @@
 using System.Numerics;
 
-namespace TinyLlama.Kernels.Rope;
+namespace TinyLlama.Kernels;
 
 /// <summary>
 /// Rotary position embedding, rotate-half form (HF Llama, TinyLlama): for a head vector x of size Hs, half = Hs/2,

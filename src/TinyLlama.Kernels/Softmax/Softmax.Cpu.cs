@@ -1,6 +1,6 @@
 using System.Numerics;
 
-namespace TinyLlama.Kernels.Softmax;
+namespace TinyLlama.Kernels;
 
 /// <summary>Softmax over the last axis, max-subtracted: y = exp(x - max) / Σ exp(x - max). x, y: (rows, cols).</summary>
 public static partial class Softmax

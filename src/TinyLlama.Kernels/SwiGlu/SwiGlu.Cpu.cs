@@ -1,6 +1,6 @@
 using System.Numerics;
 
-namespace TinyLlama.Kernels.SwiGlu;
+namespace TinyLlama.Kernels;
 
 /// <summary>
 /// SiLU(x) = x·σ(x), and the fused SwiGLU gate of the Llama MLP: y = SiLU(gate) ⊙ up. All spans have n elements.

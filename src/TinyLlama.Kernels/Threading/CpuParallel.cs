@@ -1,4 +1,4 @@
-namespace TinyLlama.Kernels.Threading;
+namespace TinyLlama.Kernels;
 
 /// <summary>
 /// Splits a loop over independent items (rows, heads, tiles) across the cores, but only when the
