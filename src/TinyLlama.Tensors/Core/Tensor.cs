@@ -18,6 +18,8 @@ public sealed partial class Tensor : IDisposable
     {
         if (takeReference) storage.AddRef();
         _storage = storage;
+        DType = storage.DType;
+        Device = storage.Device;
         _shape = shape;
         _strides = strides;
         Offset = offset;
@@ -40,9 +42,10 @@ public sealed partial class Tensor : IDisposable
 
     public long Numel => Shapes.Numel(_shape);
 
-    public DType DType => Storage.DType;
+    /// <summary>The element type (still readable after Dispose, like the shape).</summary>
+    public DType DType { get; }
 
-    public Device Device => Storage.Device;
+    public Device Device { get; }
 
     public TensorStorage Storage => _storage ?? throw new ObjectDisposedException(nameof(Tensor), $"tensor {ShapeText} was used after Dispose()");
 
