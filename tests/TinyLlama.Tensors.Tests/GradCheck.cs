@@ -13,23 +13,30 @@ internal static class GradCheck
         foreach (var x in inputs)
             if (x.DType == DType.F64 && !x.RequiresGrad) x.RequiresGrad = true;
 
+        // Intermediates of f live in a scope; only its result is kept.
+        Tensor Eval()
+        {
+            using var scope = new TensorScope();
+            return scope.Keep(f(inputs));
+        }
+
         // A random projection makes a scalar that depends on every output element with a distinct weight.
         Tensor weights;
         using (GradMode.NoGrad())
-        using (var probe = f(inputs))
+        using (var probe = Eval())
             weights = Tensor.Randn(probe.ShapeArray(), new Random(seed), dtype: DType.F64);
 
         double Objective()
         {
             using var _ = GradMode.NoGrad();
-            using var y = f(inputs);
+            using var y = Eval();
             using var wy = y * weights;
             using var s = wy.Sum();
             return s.Item();
         }
 
         foreach (var x in inputs) x.ZeroGrad();
-        using (var y = f(inputs))
+        using (var y = Eval())
         using (var wy = y * weights)
         using (var s = wy.Sum())
             s.Backward();
