@@ -18,6 +18,13 @@ public static partial class Gemm
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector256<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
 
+        // Ask for the C tile now: it is needed only after the k loop, and a tile row of a large C is
+        // usually not in cache (each tile is visited once per KC block), so the miss overlaps the FMAs.
+        for (int i = 0; i < 6; i++)
+        {
+            Sse.Prefetch0(c + i * ldc);
+            Sse.Prefetch0(c + i * ldc + 15);
+        }
         int p = 0;
         for (; p + 4 <= kc; p += 4)
         {
