@@ -4,7 +4,8 @@ namespace TinyLlama.Kernels.Tests;
 
 public class RmsNormTests
 {
-    public static TheoryData<int, int> Sizes => new() { { 1, 7 }, { 7, 33 }, { 33, 130 }, { 130, 3 }, { 513, 1000 } }; // cols = 1 is left out: there dx is 0 up to eps, all cancellation;
+    // cols = 1 is left out: there dx is 0 up to eps, pure cancellation, and no relative tolerance means anything.
+    public static TheoryData<int, int> Sizes => new() { { 1, 7 }, { 7, 33 }, { 33, 130 }, { 130, 3 }, { 513, 1000 } };
 
     [Theory, MemberData(nameof(Sizes))]
     public void ForwardAndBackward_MatchReference(int rows, int cols)
