@@ -10,11 +10,14 @@ public sealed class Linear : Module
         InFeatures = inFeatures;
         OutFeatures = outFeatures;
         rng ??= new Random(0);
-        // PyTorch's default is U(−1/√in, 1/√in); callers (the Llama model) pass a normal std instead.
+        // PyTorch's default is U(−1/√in, 1/√in) for weight and bias; callers (the Llama model) pass a normal std instead (bias 0).
         Weight = RegisterParameter("weight", std is double s
             ? Tensor.Randn([outFeatures, inFeatures], rng, s, dtype: dtype)
             : Tensor.Rand([outFeatures, inFeatures], rng, -1 / Math.Sqrt(inFeatures), 1 / Math.Sqrt(inFeatures), dtype));
-        if (bias) Bias = RegisterParameter("bias", Tensor.Zeros([outFeatures], dtype));
+        if (bias)
+            Bias = RegisterParameter("bias", std is null
+                ? Tensor.Rand([outFeatures], rng, -1 / Math.Sqrt(inFeatures), 1 / Math.Sqrt(inFeatures), dtype)
+                : Tensor.Zeros([outFeatures], dtype));
     }
 
     public int InFeatures { get; }

@@ -11,13 +11,13 @@ public sealed partial class Tensor
     public Tensor To(DType dtype)
     {
         ThrowIfDisposed("to");
-        using var src = CopyIfStrided();
-        var result = new Tensor(ShapeArray(), dtype, zeroed: false);
-        if (DType == dtype) src.AsSpan<byte>().CopyTo(result.AsSpan<byte>());
+        Tensor result;
+        if (DType == dtype) result = CopyContiguous();
         else
         {
-            var values = src.ToFloatOrDouble();
-            Store(values, result);
+            using var src = CopyIfStrided();
+            result = new Tensor(ShapeArray(), dtype, zeroed: false);
+            Store(src.ToFloatOrDouble(), result);
         }
         return DType.IsComputeType() && dtype.IsComputeType()
             ? Autograd.Record(result, new CastFunction(DType), this)
