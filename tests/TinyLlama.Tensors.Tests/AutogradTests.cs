@@ -99,3 +99,32 @@ public class AutogradTests
         for (int i = 0; i < 3; i++) Assert.Equal(Math.Exp(xs[i]) * (1 + xs[i]), g[i], 12);
     }
 }
+
+/// <summary>A user-defined op needs only Forward and Backward.</summary>
+public class CustomFunctionTests
+{
+    private sealed class Cube : Function
+    {
+        private Tensor? _x;
+
+        public override string Name => "cube";
+
+        protected override Tensor Forward(Tensor[] inputs)
+        {
+            _x = Save(inputs[0]);
+            using var square = inputs[0] * inputs[0];
+            return square * inputs[0];
+        }
+
+        protected internal override Tensor?[] Backward(Tensor g)
+        {
+            using var square = _x! * _x!;
+            using var three = square * 3.0;
+            return [g * three];
+        }
+    }
+
+    [Fact]
+    public void CustomFunction_PassesGradientCheck() =>
+        GradCheck.Check(x => new Cube().Apply(x[0]), [GradCheck.Randn(new Random(9), 7)]);
+}

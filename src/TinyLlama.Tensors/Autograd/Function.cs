@@ -18,6 +18,25 @@ public abstract class Function
     public IReadOnlyList<Tensor> Inputs { get; private set; } = [];
 
     /// <summary>
+    /// The forward computation of a user-defined Function, called by <see cref="Apply"/> with autograd off.
+    /// Built-in ops compute their forward inline and only record a Function; they do not override this.
+    /// </summary>
+    protected virtual Tensor Forward(Tensor[] inputs) =>
+        throw new NotSupportedException($"'{Name}' does not implement Forward; built-in ops are called through their Tensor methods");
+
+    /// <summary>
+    /// Runs <see cref="Forward"/> on the inputs and records this Function on the result, so a new differentiable op
+    /// needs only a Forward and a Backward: <c>var y = new MyOp().Apply(x);</c>. A Function instance is used once.
+    /// </summary>
+    public Tensor Apply(params Tensor[] inputs)
+    {
+        if (Inputs.Count > 0) throw new InvalidOperationException($"'{Name}': a Function instance records one call; create a new one per call");
+        Tensor result;
+        using (GradMode.NoGrad()) result = Forward(inputs);
+        return Autograd.Record(result, this, inputs);
+    }
+
+    /// <summary>
     /// Gradients of the inputs given the gradient of the output (same order as <see cref="Inputs"/>; null where an
     /// input needs none). Runs with autograd off. Return fresh tensors or views: never a saved or input Tensor object itself.
     /// </summary>
