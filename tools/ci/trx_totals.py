@@ -8,6 +8,7 @@ one test ran and none failed; 1 when a test failed or none ran; 2 when no TRX fi
 Only the standard library is used, so CI needs nothing installed beyond python3.
 """
 import pathlib
+import re
 import sys
 import xml.etree.ElementTree as ElementTree
 
@@ -16,8 +17,20 @@ NS = {"t": "http://microsoft.com/schemas/VisualStudio/TeamTest/2010"}
 FAILED_OUTCOMES = {"Failed", "Error", "Timeout", "Aborted"}
 
 
+def project_name(root, trx):
+    """The test assembly a TRX file reports on: the default file names only hold user, machine and time."""
+    stdout = root.findtext("t:ResultSummary/t:Output/t:StdOut", default="", namespaces=NS)
+    match = re.search(r"Discovering: (\S+)", stdout)  # xUnit's adapter names the assembly, properly cased
+    if match:
+        return match.group(1)
+    test = root.find("t:TestDefinitions/t:UnitTest", NS)
+    if test is not None and test.get("storage"):
+        return pathlib.PurePath(test.get("storage")).stem
+    return trx.name
+
+
 def totals(trx):
-    """(passed, failed, skipped, failed test names with first message line) of one TRX file."""
+    """(name, passed, failed, skipped, failed tests with their first message line) of one TRX file."""
     root = ElementTree.parse(trx).getroot()
     counters = root.find("t:ResultSummary/t:Counters", NS)
     if counters is None:
@@ -32,7 +45,7 @@ def totals(trx):
             message = result.findtext("t:Output/t:ErrorInfo/t:Message", default="", namespaces=NS).strip()
             first_line = message.splitlines()[0] if message else ""
             failures.append((result.get("testName", "?"), result.get("outcome"), first_line))
-    return passed, failed, skipped, failures
+    return project_name(root, trx), passed, failed, skipped, failures
 
 
 def main(argv):
@@ -49,12 +62,12 @@ def main(argv):
     unreadable = 0
     for trx in files:
         try:
-            p, f, s, names = totals(trx)
+            name, p, f, s, names = totals(trx)
         except (ElementTree.ParseError, ValueError, OSError) as error:
             print(f"ci: cannot read {trx}: {error}", file=sys.stderr)
             unreadable += 1
             continue
-        print(f"  {trx.name}: {p} passed, {f} failed, {s} skipped")
+        print(f"  {name}: {p} passed, {f} failed, {s} skipped")
         passed, failed, skipped = passed + p, failed + f, skipped + s
         failures.extend(names)
     if failures:
