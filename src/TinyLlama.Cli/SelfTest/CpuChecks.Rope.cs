@@ -12,11 +12,14 @@ internal static partial class CpuChecks
 
     private static IEnumerable<KernelCheck> RopeChecks(SelfTestShapes shapes, int seed)
     {
-        yield return RopeCheck(shapes, seed, "rope forward", Rope.Forward, Rope.ForwardReference);
-        yield return RopeCheck(shapes, seed, "rope backward", Rope.Backward, Rope.BackwardReference);
+        yield return RopeCheck(shapes, seed, "rope forward", Rope.Forward, Rope.ForwardReference, inPlace: false);
+        yield return RopeCheck(shapes, seed, "rope backward", Rope.Backward, Rope.BackwardReference, inPlace: false);
+        // The model rotates q and k in place; the contract allows y to alias x, so that path is checked too.
+        yield return RopeCheck(shapes, seed, "rope forward in place", Rope.Forward, Rope.ForwardReference, inPlace: true);
     }
 
-    private static KernelCheck RopeCheck(SelfTestShapes shapes, int seed, string op, RopeFunction fast, RopeFunction reference)
+    private static KernelCheck RopeCheck(SelfTestShapes shapes, int seed, string op, RopeFunction fast, RopeFunction reference,
+        bool inPlace)
     {
         var (b, t, h, hs, startPos) = shapes.Rope;
         var x = new RandomData(seed, op).Uniform(b * t * h * hs); // (B, T, H, Hs)
@@ -31,13 +34,14 @@ internal static partial class CpuChecks
             return (cos, sin);
         });
 
-        IReadOnlyList<float[]> Run(RopeFunction rope)
+        IReadOnlyList<float[]> Run(RopeFunction rope, bool aliased)
         {
-            var y = RandomData.Poisoned(x.Length);
-            rope(x, y, b, t, h, hs, tables.Value.Cos, tables.Value.Sin, startPos);
+            var y = aliased ? (float[])x.Clone() : RandomData.Poisoned(x.Length);
+            rope(aliased ? y : x, y, b, t, h, hs, tables.Value.Cos, tables.Value.Sin, startPos);
             return [y];
         }
+        // The reference always runs out of place: it is the definition the aliased fast run must reproduce.
         return new KernelCheck(op, $"B={b} T={t} H={h} Hs={hs} pos0={startPos}", Tolerances.Elementwise,
-            () => Run(fast), () => Run(reference));
+            () => Run(fast, inPlace), () => Run(reference, aliased: false));
     }
 }

@@ -10,7 +10,7 @@ internal sealed class RandomData(int seed, string checkName)
     // System.Random with an explicit seed is the same sequence on every run and platform.
     private readonly Random _random = new(Mix(seed, checkName));
 
-    /// <summary>Uniform in [-1, 1]: never zeros, which would hide a kernel that writes nothing.</summary>
+    /// <summary>Uniform in [-1, 1]: real data, not zeros, which would hide a kernel that writes nothing.</summary>
     public float[] Uniform(int length)
     {
         var values = new float[length];
