@@ -1,1 +1,3 @@
-Console.WriteLine("placeholder");
+using TinyLlama.Cli;
+
+return Cli.Run(args, Console.Out, Console.Error);

@@ -19,7 +19,7 @@ public static partial class RmsNorm
         int rows, int cols, T eps)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        CheckForward("RmsNorm.Forward", x.Length, weight.Length, y.Length, invRms.Length, rows, cols);
+        Check("RmsNorm.Forward", x.Length, weight.Length, "y", y.Length, invRms.Length, rows, cols);
         fixed (T* px = x, pw = weight, py = y, pr = invRms)
         {
             T* xs = px, ws = pw, ys = py, rs = pr; // fixed locals cannot be captured by the lambda
@@ -41,7 +41,7 @@ public static partial class RmsNorm
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         const string op = "RmsNorm.Backward";
-        CheckForward(op, x.Length, weight.Length, dx.Length, invRms.Length, rows, cols);
+        Check(op, x.Length, weight.Length, "dx", dx.Length, invRms.Length, rows, cols);
         KernelArgs.Length(op, "dy", dy.Length, (long)rows * cols, "rows·cols");
         KernelArgs.Length(op, "dWeight", dWeight.Length, cols, "cols");
 
@@ -81,13 +81,13 @@ public static partial class RmsNorm
         }
     }
 
-    static void CheckForward(string op, int x, int weight, int y, int invRms, int rows, int cols)
+    static void Check(string op, int x, int weight, string outName, int output, int invRms, int rows, int cols)
     {
         KernelArgs.NonNegative(op, "rows", rows);
         KernelArgs.Positive(op, "cols", cols);
         KernelArgs.Length(op, "x", x, (long)rows * cols, "rows·cols");
         KernelArgs.Length(op, "weight", weight, cols, "cols");
-        KernelArgs.Length(op, op.Contains("Forward") ? "y" : "dx", y, (long)rows * cols, "rows·cols");
+        KernelArgs.Length(op, outName, output, (long)rows * cols, "rows·cols");
         KernelArgs.Length(op, "invRms", invRms, rows, "rows");
     }
 

@@ -10,7 +10,7 @@ public static partial class RmsNorm
         int rows, int cols, T eps)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        CheckForward("RmsNorm.ForwardReference", x.Length, weight.Length, y.Length, invRms.Length, rows, cols);
+        Check("RmsNorm.ForwardReference", x.Length, weight.Length, "y", y.Length, invRms.Length, rows, cols);
         double e = double.CreateChecked(eps);
         for (int r = 0; r < rows; r++)
         {
@@ -29,7 +29,7 @@ public static partial class RmsNorm
         Span<T> dx, Span<T> dWeight, int rows, int cols)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        CheckForward("RmsNorm.BackwardReference", x.Length, weight.Length, dx.Length, invRms.Length, rows, cols);
+        Check("RmsNorm.BackwardReference", x.Length, weight.Length, "dx", dx.Length, invRms.Length, rows, cols);
         KernelArgs.Length("RmsNorm.BackwardReference", "dy", dy.Length, (long)rows * cols, "rows·cols");
         KernelArgs.Length("RmsNorm.BackwardReference", "dWeight", dWeight.Length, cols, "cols");
         var dw = new double[cols];
