@@ -37,7 +37,7 @@ public sealed class TensorScope : IDisposable
     }
 
     /// <summary>Removes a tensor from whatever scope is current on this thread (it then lives until disposed by hand).</summary>
-    internal static void Untrack(Tensor tensor)
+    public static void Untrack(Tensor tensor)
     {
         for (var scope = s_current; scope is not null; scope = scope._outer)
             scope._kept.Add(tensor);
