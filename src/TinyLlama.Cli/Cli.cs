@@ -16,6 +16,8 @@ public static class Cli
     {
         var root = new RootCommand(Description);
         root.Add(SelfTestCommand.Create());
+        root.Add(GenerateCommand.Create());
+        root.Add(EvalCommand.Create());
         return root;
     }
 
