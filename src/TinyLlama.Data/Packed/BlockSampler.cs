@@ -17,6 +17,7 @@ public readonly record struct BlockRef(int Source, long Block, long Epoch);
 /// <see cref="FeistelPermutation"/> keyed by (seed, s, epoch = k / n_s): a source reshuffles every time it is
 /// exhausted. The state is the global sample count and the per-source draw counts; resuming sets them and
 /// continues, with no replay.</para>
+/// <para>Not thread-safe: one sampler per rank, driven by the training loop.</para>
 /// </remarks>
 public sealed class BlockSampler
 {
@@ -132,6 +133,14 @@ public sealed class BlockSampler
         }
         GlobalSample += global;
         Step++;
+    }
+
+    /// <summary>Back to the first batch (an evaluation pass that should see the same batches every time).</summary>
+    public void Reset()
+    {
+        Step = 0;
+        GlobalSample = 0;
+        Array.Clear(_draws);
     }
 
     public SamplerState GetState() => new()

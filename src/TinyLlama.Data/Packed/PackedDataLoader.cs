@@ -68,6 +68,9 @@ public sealed class PackedDataLoader
     /// <summary>The blocks of the last batch (for logging and tests).</summary>
     public ReadOnlySpan<BlockRef> LastBlocks => _refs;
 
+    /// <summary>Back to the first batch; a validation loader reset before each evaluation sees the same data.</summary>
+    public void Reset() => Sampler.Reset();
+
     public SamplerState GetState() => Sampler.GetState();
     public void SetState(SamplerState state) => Sampler.SetState(state);
 }

@@ -134,6 +134,33 @@ public class BlockSamplerTests
     }
 
     [Fact]
+    public void ResumingOnAnotherWorldSizeContinuesTheGlobalOrder()
+    {
+        // The order is global, so a run saved on 2 ranks × 2 can go on with 4 ranks × 1 (same global batch).
+        var reference = Draw(new BlockSampler([23, 9], [2, 1], 5, 0, 1, 4), 30);
+        var before = new BlockSampler([23, 9], [2, 1], 5, 1, 2, 2);
+        Draw(before, 10);
+        var state = before.GetState();
+        for (int r = 0; r < 4; r++)
+        {
+            var after = new BlockSampler([23, 9], [2, 1], 5, r, 4, 1);
+            after.SetState(state);
+            var mine = Draw(after, 20);
+            for (int step = 0; step < 20; step++)
+                Assert.Equal(reference[(10 + step) * 4 + r], mine[step]);
+        }
+    }
+
+    [Fact]
+    public void ResetStartsOver()
+    {
+        var s = new BlockSampler([30], null, 8, 0, 1, 3);
+        var first = Draw(s, 4);
+        s.Reset();
+        Assert.Equal(first, Draw(s, 4));
+    }
+
+    [Fact]
     public void StateIsSmallJson()
     {
         var s = new BlockSampler([10, 20], [3, 1], 123, 0, 2, 2);
