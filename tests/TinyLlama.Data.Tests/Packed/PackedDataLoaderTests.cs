@@ -60,6 +60,22 @@ public class PackedDataLoaderTests
     }
 
     [Fact]
+    public void TinyLlamaSizedFileHolds1024TrainingBlocks()
+    {
+        using var dir = new TempDir();
+        var files = PackedTestFiles.WriteCounting(dir.Path, "train_slimpajama_0", chunk: 2049 * 1024, files: 1);
+        Assert.Equal(4_196_376, new FileInfo(files[0]).Length);
+        using var ds = PackedDataset.Open(dir.File("train_slimpajama"));
+        var loader = new PackedDataLoader(ds, seqLen: 2048, microBatchSize: 2, seed: 3407, rank: 3, worldSize: 16);
+        Assert.Equal(1024, loader.GetState().SourceBlocks[0]);
+        var x = new int[2 * 2048];
+        var y = new int[2 * 2048];
+        loader.NextBatch(x, y);
+        Assert.Equal((x[2047] + 1) % 32000, y[2047]);
+        Assert.Equal(loader.LastBlocks[0].Block * 2049 % 32000, x[0]); // token i of the stream is i mod 32000
+    }
+
+    [Fact]
     public void ChunksSmallerThanABlockAreAClearError()
     {
         using var dir = new TempDir();
