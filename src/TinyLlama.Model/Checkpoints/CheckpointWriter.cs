@@ -25,10 +25,11 @@ public static class CheckpointWriter
     public static void Write(string folder, IEnumerable<KeyValuePair<string, Tensor>> tensors, long maxShardBytes = DefaultMaxShardBytes)
     {
         ArgumentNullException.ThrowIfNull(tensors);
-        Write(folder, tensors.Select(kv => PendingTensor.FromTensor(kv.Key, kv.Value)), maxShardBytes);
+        WritePending(folder, tensors.Select(kv => PendingTensor.FromTensor(kv.Key, kv.Value)), maxShardBytes);
     }
 
-    public static void Write(string folder, IEnumerable<PendingTensor> tensors, long maxShardBytes = DefaultMaxShardBytes)
+    /// <summary>As <see cref="Write(string, IEnumerable{KeyValuePair{string, Tensor}}, long)"/>, for tensors produced at write time.</summary>
+    public static void WritePending(string folder, IEnumerable<PendingTensor> tensors, long maxShardBytes = DefaultMaxShardBytes)
     {
         ArgumentNullException.ThrowIfNull(tensors);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxShardBytes);
