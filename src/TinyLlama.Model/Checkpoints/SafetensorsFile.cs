@@ -119,10 +119,13 @@ public sealed unsafe class SafetensorsFile : IDisposable
         if (dtype is { } wanted && wanted != stored && (stored == DType.I32) != (wanted == DType.I32))
             throw new CheckpointFormatException(Path, name, $"stored as {entry.DTypeName}, which cannot be read as {wanted.Name()}");
 
+        byte* source = Data(entry);
+        if (dtype is { } target && target != stored && TensorBytes.ConvertFloats(source, entry, stored, target) is { } direct)
+            return direct;
+
         var tensor = Tensor.Empty(entry.Shape, stored);
         try
         {
-            byte* source = Data(entry);
             if (stored == DType.I32 && entry.DTypeName != "I32") TensorBytes.WidenToInt32(Path, entry, source, tensor.AsSpan<int>());
             else Buffer.MemoryCopy(source, TensorBytes.Pointer(tensor), entry.ByteLength, entry.ByteLength);
         }

@@ -84,6 +84,33 @@ public sealed class SafetensorsRoundTripTests : IDisposable
         Assert.Equal(values.Select(v => (double)v), f64.ToDoubleArray());
     }
 
+    public static TheoryData<DType, DType> FloatPairs()
+    {
+        var data = new TheoryData<DType, DType>();
+        DType[] floats = [DType.F32, DType.F64, DType.BF16, DType.F16];
+        foreach (var from in floats)
+            foreach (var to in floats)
+                data.Add(from, to);
+        return data;
+    }
+
+    /// <summary>Every conversion on read, the direct ones from mapped bytes included, agrees with Tensor.To.</summary>
+    [Theory]
+    [MemberData(nameof(FloatPairs))]
+    public void ConversionOnReadMatchesTensorTo(DType from, DType to)
+    {
+        using var stored = Tensor.Randn([5, 37], new Random(11), std: 3.0, dtype: from);
+        string path = _dir.File("t.safetensors");
+        SafetensorsWriter.Write(path, [new("x", stored)]);
+
+        using var file = SafetensorsFile.Open(path);
+        using var read = file.Read("x", to);
+        using var expected = stored.To(to);
+        Assert.Equal(to, read.DType);
+        Assert.Equal([5, 37], read.ShapeArray());
+        Assert.Equal(expected.ToDoubleArray(), read.ToDoubleArray());
+    }
+
     [Fact]
     public void BFloat16ReadsBackAsF32Exactly()
     {
