@@ -77,7 +77,16 @@ public static class CheckpointWriter
             foreach (var temporary in temporaries) AtomicFile.TryDelete(temporary);
             throw;
         }
-        for (int i = 0; i < fileNames.Count; i++) AtomicFile.Commit(temporaries[i], Path.Combine(folder, fileNames[i]));
+        int committed = 0;
+        try
+        {
+            for (; committed < fileNames.Count; committed++) AtomicFile.Commit(temporaries[committed], Path.Combine(folder, fileNames[committed]));
+        }
+        catch
+        {
+            foreach (var temporary in temporaries.Skip(committed + 1)) AtomicFile.TryDelete(temporary);
+            throw;
+        }
 
         if (shards.Count > 1)
         {
