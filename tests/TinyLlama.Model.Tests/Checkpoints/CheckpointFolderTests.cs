@@ -103,6 +103,39 @@ public sealed class CheckpointFolderTests : IDisposable
     }
 
     [Fact]
+    public void ReadsAHandWrittenShardedFolderInTheTransformersLayout()
+    {
+        // Two shards and an index as transformers writes them (indent 2, sorted keys), built without our writer.
+        RawSafetensors.Write(_dir.File("model-00001-of-00002.safetensors"),
+            """{"__metadata__":{"format":"pt"},"model.embed_tokens.weight":{"dtype":"F32","shape":[2,1],"data_offsets":[0,8]}}""",
+            RawSafetensors.Floats(1f, 2f));
+        RawSafetensors.Write(_dir.File("model-00002-of-00002.safetensors"),
+            """{"__metadata__":{"format":"pt"},"lm_head.weight":{"dtype":"F32","shape":[1,2],"data_offsets":[0,8]},"model.norm.weight":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}}""",
+            RawSafetensors.Floats(3f, 4f, 5f));
+        File.WriteAllText(_dir.File(CheckpointReader.IndexFileName), """
+            {
+              "metadata": {
+                "total_size": 20
+              },
+              "weight_map": {
+                "lm_head.weight": "model-00002-of-00002.safetensors",
+                "model.embed_tokens.weight": "model-00001-of-00002.safetensors",
+                "model.norm.weight": "model-00002-of-00002.safetensors"
+              }
+            }
+            """);
+
+        using var reader = CheckpointReader.Open(_dir.Path);
+
+        Assert.True(reader.IsSharded);
+        Assert.Equal(["lm_head.weight", "model.embed_tokens.weight", "model.norm.weight"], reader.Names);
+        Assert.Equal(_dir.File("model-00001-of-00002.safetensors"), reader.FileOf("model.embed_tokens.weight").Path);
+        using (var head = reader.ReadExpected("lm_head.weight", [1, 2], DType.F32)) Assert.Equal([3.0, 4.0], head.ToDoubleArray());
+        using (var embed = reader.ReadExpected("model.embed_tokens.weight", [2, 1], DType.BF16)) Assert.Equal([1.0, 2.0], embed.ToDoubleArray());
+        using (var norm = reader.Read("model.norm.weight")) Assert.Equal([5.0], norm.ToDoubleArray());
+    }
+
+    [Fact]
     public void ATensorLargerThanTheShardLimitGetsAShardOfItsOwn()
     {
         var weights = TinyLlamaWeights();
