@@ -1,3 +1,4 @@
+using System.Collections.ObjectModel;
 using TinyLlama.Tensors;
 
 namespace TinyLlama.Model.Checkpoints;
@@ -16,7 +17,8 @@ public static class CheckpointWriter
     public const long DefaultMaxShardBytes = 5_000_000_000;
 
     /// <summary>Metadata transformers expects in every safetensors file it loads.</summary>
-    public static readonly IReadOnlyDictionary<string, string> HuggingFaceMetadata = new Dictionary<string, string> { ["format"] = "pt" };
+    public static readonly IReadOnlyDictionary<string, string> HuggingFaceMetadata =
+        new ReadOnlyDictionary<string, string>(new Dictionary<string, string> { ["format"] = "pt" });
 
     /// <summary>
     /// Writes tensors in the order given, starting a new shard whenever the next tensor would take the current one
