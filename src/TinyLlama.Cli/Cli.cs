@@ -18,6 +18,7 @@ public static class Cli
         root.Add(SelfTestCommand.Create());
         root.Add(GenerateCommand.Create());
         root.Add(EvalCommand.Create());
+        root.Add(ConvertCommand.Create());
         return root;
     }
 

@@ -1,3 +1,4 @@
+using System.Collections.ObjectModel;
 using TinyLlama.Tensors;
 
 namespace TinyLlama.Model.Checkpoints;
@@ -16,7 +17,8 @@ public static class CheckpointWriter
     public const long DefaultMaxShardBytes = 5_000_000_000;
 
     /// <summary>Metadata transformers expects in every safetensors file it loads.</summary>
-    public static readonly IReadOnlyDictionary<string, string> HuggingFaceMetadata = new Dictionary<string, string> { ["format"] = "pt" };
+    public static readonly IReadOnlyDictionary<string, string> HuggingFaceMetadata =
+        new ReadOnlyDictionary<string, string>(new Dictionary<string, string> { ["format"] = "pt" });
 
     /// <summary>
     /// Writes tensors in the order given, starting a new shard whenever the next tensor would take the current one
@@ -25,10 +27,11 @@ public static class CheckpointWriter
     public static void Write(string folder, IEnumerable<KeyValuePair<string, Tensor>> tensors, long maxShardBytes = DefaultMaxShardBytes)
     {
         ArgumentNullException.ThrowIfNull(tensors);
-        Write(folder, tensors.Select(kv => PendingTensor.FromTensor(kv.Key, kv.Value)), maxShardBytes);
+        WritePending(folder, tensors.Select(kv => PendingTensor.FromTensor(kv.Key, kv.Value)), maxShardBytes);
     }
 
-    public static void Write(string folder, IEnumerable<PendingTensor> tensors, long maxShardBytes = DefaultMaxShardBytes)
+    /// <summary>As <see cref="Write(string, IEnumerable{KeyValuePair{string, Tensor}}, long)"/>, for tensors produced at write time.</summary>
+    public static void WritePending(string folder, IEnumerable<PendingTensor> tensors, long maxShardBytes = DefaultMaxShardBytes)
     {
         ArgumentNullException.ThrowIfNull(tensors);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxShardBytes);
@@ -76,7 +79,16 @@ public static class CheckpointWriter
             foreach (var temporary in temporaries) AtomicFile.TryDelete(temporary);
             throw;
         }
-        for (int i = 0; i < fileNames.Count; i++) AtomicFile.Commit(temporaries[i], Path.Combine(folder, fileNames[i]));
+        int committed = 0;
+        try
+        {
+            for (; committed < fileNames.Count; committed++) AtomicFile.Commit(temporaries[committed], Path.Combine(folder, fileNames[committed]));
+        }
+        catch
+        {
+            foreach (var temporary in temporaries.Skip(committed + 1)) AtomicFile.TryDelete(temporary);
+            throw;
+        }
 
         if (shards.Count > 1)
         {

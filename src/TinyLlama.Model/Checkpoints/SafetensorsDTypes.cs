@@ -6,6 +6,7 @@ namespace TinyLlama.Model.Checkpoints;
 /// The dtype names a safetensors header may use (exactly as the reference implementation spells them) and how
 /// each maps onto our tensor dtypes. Every known name can be validated and copied; the floating ones and the
 /// integers read into tensors (integers and BOOL widen to i32, with a range check where they could overflow).
+/// The sub-byte formats (F4, F6_*) have no whole-byte size and are refused as unknown.
 /// </summary>
 public static class SafetensorsDTypes
 {
@@ -14,7 +15,7 @@ public static class SafetensorsDTypes
         ["F64"] = 8, ["F32"] = 4, ["F16"] = 2, ["BF16"] = 2,
         ["I64"] = 8, ["I32"] = 4, ["I16"] = 2, ["I8"] = 1,
         ["U64"] = 8, ["U32"] = 4, ["U16"] = 2, ["U8"] = 1,
-        ["BOOL"] = 1, ["F8_E4M3"] = 1, ["F8_E5M2"] = 1,
+        ["BOOL"] = 1, ["F8_E4M3"] = 1, ["F8_E5M2"] = 1, ["F8_E8M0"] = 1, ["C64"] = 8,
     };
 
     public static IEnumerable<string> Known => s_sizes.Keys;
@@ -37,7 +38,7 @@ public static class SafetensorsDTypes
         _ => throw new ArgumentOutOfRangeException(nameof(dtype), dtype, "no safetensors name for this dtype"),
     };
 
-    /// <summary>The tensor dtype a stored dtype reads into when no other is asked for; null for the 8-bit floats.</summary>
+    /// <summary>The tensor dtype a stored dtype reads into when no other is asked for; null for 8-bit floats and complex.</summary>
     public static DType? TensorTypeOf(string name) => name switch
     {
         "F64" => DType.F64,

@@ -98,7 +98,14 @@ public sealed unsafe class SafetensorsFile : IDisposable
 
     public bool Contains(string name) => _entries.ContainsKey(name);
 
+    /// <summary>The header entry of <paramref name="name"/> (a copy: changing its shape changes nothing here).</summary>
     public SafetensorsEntry GetEntry(string name)
+    {
+        var entry = Entry(name);
+        return entry with { Shape = (int[])entry.Shape.Clone() };
+    }
+
+    private SafetensorsEntry Entry(string name)
     {
         ArgumentNullException.ThrowIfNull(name);
         return _entries.TryGetValue(name, out var entry)
@@ -113,16 +120,19 @@ public sealed unsafe class SafetensorsFile : IDisposable
     /// </summary>
     public Tensor Read(string name, DType? dtype = null)
     {
-        var entry = GetEntry(name);
+        var entry = Entry(name);
         var stored = SafetensorsDTypes.TensorTypeOf(entry.DTypeName)
             ?? throw new CheckpointFormatException(Path, name, $"dtype {entry.DTypeName} cannot be read into a tensor");
         if (dtype is { } wanted && wanted != stored && (stored == DType.I32) != (wanted == DType.I32))
             throw new CheckpointFormatException(Path, name, $"stored as {entry.DTypeName}, which cannot be read as {wanted.Name()}");
 
+        byte* source = Data(entry);
+        if (dtype is { } target && target != stored && TensorBytes.ConvertFloats(source, entry, stored, target) is { } direct)
+            return direct;
+
         var tensor = Tensor.Empty(entry.Shape, stored);
         try
         {
-            byte* source = Data(entry);
             if (stored == DType.I32 && entry.DTypeName != "I32") TensorBytes.WidenToInt32(Path, entry, source, tensor.AsSpan<int>());
             else Buffer.MemoryCopy(source, TensorBytes.Pointer(tensor), entry.ByteLength, entry.ByteLength);
         }
@@ -138,8 +148,11 @@ public sealed unsafe class SafetensorsFile : IDisposable
     }
 
     /// <summary>Copies a tensor's stored bytes, unchanged, to <paramref name="destination"/>.</summary>
-    public void CopyBytesTo(string name, Stream destination) =>
-        TensorBytes.WriteTo(destination, Data(GetEntry(name)), GetEntry(name).ByteLength);
+    public void CopyBytesTo(string name, Stream destination)
+    {
+        var entry = Entry(name);
+        TensorBytes.WriteTo(destination, Data(entry), entry.ByteLength);
+    }
 
     private byte* Data(SafetensorsEntry entry)
     {

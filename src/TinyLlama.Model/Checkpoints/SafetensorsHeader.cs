@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Unicode;
 using TinyLlama.Tensors;
 
 namespace TinyLlama.Model.Checkpoints;
@@ -20,6 +21,9 @@ internal static class SafetensorsHeader
     /// <param name="dataLength">Bytes in the data section, which every tensor must lie within.</param>
     public static Parsed Parse(string path, byte[] json, long dataLength)
     {
+        // JsonDocument checks the structure but decodes strings lazily: check the encoding up front, once.
+        if (!Utf8.IsValid(json))
+            throw new CheckpointFormatException(path, null, "the header is not valid UTF-8");
         JsonDocument document;
         try
         {

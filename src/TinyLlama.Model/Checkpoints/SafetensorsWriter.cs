@@ -16,10 +16,11 @@ public static class SafetensorsWriter
     public static void Write(string path, IEnumerable<KeyValuePair<string, Tensor>> tensors, IReadOnlyDictionary<string, string>? metadata = null)
     {
         ArgumentNullException.ThrowIfNull(tensors);
-        Write(path, tensors.Select(kv => PendingTensor.FromTensor(kv.Key, kv.Value)), metadata);
+        WritePending(path, tensors.Select(kv => PendingTensor.FromTensor(kv.Key, kv.Value)), metadata);
     }
 
-    public static void Write(string path, IEnumerable<PendingTensor> tensors, IReadOnlyDictionary<string, string>? metadata = null) =>
+    /// <summary>Writes tensors whose bytes are produced one at a time, at write time (conversion, re-sharding).</summary>
+    public static void WritePending(string path, IEnumerable<PendingTensor> tensors, IReadOnlyDictionary<string, string>? metadata = null) =>
         AtomicFile.Commit(WriteTemporary(path, tensors, metadata), path);
 
     /// <summary>Writes the complete file beside <paramref name="path"/>; the caller commits it (sharded writes commit all shards together).</summary>

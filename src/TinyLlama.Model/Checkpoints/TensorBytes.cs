@@ -1,3 +1,4 @@
+using TinyLlama.Kernels;
 using TinyLlama.Tensors;
 
 namespace TinyLlama.Model.Checkpoints;
@@ -52,6 +53,46 @@ internal static unsafe class TensorBytes
                 throw new CheckpointFormatException(path, entry.Name,
                     $"element {i} of the {entry.DTypeName} data does not fit in i32 (value {(entry.DTypeName == "U64" ? ((ulong*)source)[i] : value)})");
             destination[i] = (int)value;
+        }
+    }
+
+    /// <summary>
+    /// Converts between f32 and bf16 or f16 straight from the mapped bytes with the vectorised casts: loading a
+    /// bf16 checkpoint into f32 master weights is the common case, and it should not go through a managed copy.
+    /// Null when the pair has no direct path (the caller then converts a tensor with <see cref="Tensor.To"/>).
+    /// </summary>
+    public static Tensor? ConvertFloats(byte* source, SafetensorsEntry entry, DType from, DType to)
+    {
+        if (entry.Numel > int.MaxValue) return null;
+        int n = (int)entry.Numel;
+        switch (from, to)
+        {
+            case (DType.BF16, DType.F32):
+            {
+                var result = Tensor.Empty(entry.Shape, to);
+                BFloat16.ToFloat(new ReadOnlySpan<ushort>(source, n), result.AsSpan<float>());
+                return result;
+            }
+            case (DType.F32, DType.BF16):
+            {
+                var result = Tensor.Empty(entry.Shape, to);
+                BFloat16.FromFloat(new ReadOnlySpan<float>(source, n), result.AsSpan<ushort>());
+                return result;
+            }
+            case (DType.F16, DType.F32):
+            {
+                var result = Tensor.Empty(entry.Shape, to);
+                HalfCast.ToFloat(new ReadOnlySpan<Half>(source, n), result.AsSpan<float>());
+                return result;
+            }
+            case (DType.F32, DType.F16):
+            {
+                var result = Tensor.Empty(entry.Shape, to);
+                HalfCast.FromFloat(new ReadOnlySpan<float>(source, n), result.AsSpan<Half>());
+                return result;
+            }
+            default:
+                return null;
         }
     }
 }
