@@ -16,6 +16,7 @@ public static class Cli
     {
         var root = new RootCommand(Description);
         root.Add(SelfTestCommand.Create());
+        root.Add(TokenizeCommand.Create());
         return root;
     }
 
