@@ -26,7 +26,8 @@ public sealed record MatrixShape(int Rows, int Cols)
 }
 
 /// <summary>
-/// GB/s = elements · [BytesPerElement] / mean time, 1 GB = 1e9 bytes; elements = Rows · (Cols or Vocab), or a
+/// GB/s = elements · [BytesPerElement] / median time, 1 GB = 1e9 bytes (the median, because the machines this runs
+/// on are often shared and a few slow iterations should not decide the figure); elements = Rows · (Cols or Vocab), or a
 /// <see cref="MatrixShape"/> parameter's Rows · Cols.
 /// </summary>
 public sealed class GigabytesPerSecondColumn : IColumn
@@ -38,7 +39,7 @@ public sealed class GigabytesPerSecondColumn : IColumn
     public int PriorityInCategory => 0;
     public bool IsNumeric => true;
     public UnitType UnitType => UnitType.Dimensionless;
-    public string Legend => "Bytes read + written by the big buffers, per second (1 GB = 1e9 B)";
+    public string Legend => "Bytes read + written by the big buffers / median time (1 GB = 1e9 B)";
 
     public bool IsDefault(Summary summary, BenchmarkCase benchmarkCase) => false;
     public bool IsAvailable(Summary summary) => true;
@@ -47,12 +48,12 @@ public sealed class GigabytesPerSecondColumn : IColumn
     public string GetValue(Summary summary, BenchmarkCase benchmarkCase, SummaryStyle style)
     {
         var bytesPerElement = benchmarkCase.Descriptor.WorkloadMethod.GetCustomAttribute<BytesPerElementAttribute>();
-        double? meanNs = summary[benchmarkCase]?.ResultStatistics?.Mean;
-        if (bytesPerElement is null || meanNs is null) return "-";
+        double? medianNs = summary[benchmarkCase]?.ResultStatistics?.Median;
+        if (bytesPerElement is null || medianNs is null) return "-";
         double elements = benchmarkCase.Parameters.Items.Select(p => p.Value).OfType<MatrixShape>().FirstOrDefault() is { } shape
             ? (double)shape.Rows * shape.Cols
             : Convert.ToDouble(Param(benchmarkCase, "Rows")) * Convert.ToDouble(Param(benchmarkCase, "Cols") ?? Param(benchmarkCase, "Vocab"));
-        return (elements * bytesPerElement.Bytes / meanNs.Value).ToString("F2"); // bytes per ns = GB/s
+        return (elements * bytesPerElement.Bytes / medianNs.Value).ToString("F2"); // bytes per ns = GB/s
     }
 
     static object? Param(BenchmarkCase benchmarkCase, string name)

@@ -72,8 +72,7 @@ public static partial class CrossEntropy
                     {
                         int n = Math.Min(Softmax.Block, vocab - i);
                         var db = d.Slice(i, n);
-                        TensorPrimitives.Subtract(row.Slice(i, n), lse[r], db);
-                        TensorPrimitives.Exp(db, db);
+                        ShiftedExp.Apply(row.Slice(i, n), lse[r], db);
                         TensorPrimitives.Multiply(db, gradScale, db);
                     }
                     d[ts[r]] -= gradScale;

@@ -63,7 +63,7 @@ public static partial class Softmax
 
     /// <summary>
     /// Two reads of x: the max, then exp(x − max) written to y while summing. The row was just read, so the second
-    /// read comes from cache; a one-pass (online) form would need twice the exponentials, which cost more here.
+    /// read comes from cache; a one-pass (online) form would need twice the exponentials.
     /// </summary>
     static void ForwardRow<T>(ReadOnlySpan<T> x, Span<T> y)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
@@ -85,10 +85,7 @@ public static partial class Softmax
         for (int i = 0; i < x.Length; i += Block)
         {
             int n = Math.Min(Block, x.Length - i);
-            var e = expOut.IsEmpty ? scratch[..n] : expOut.Slice(i, n);
-            TensorPrimitives.Subtract(x.Slice(i, n), shift, e);
-            TensorPrimitives.Exp(e, e);
-            sum += double.CreateChecked(TensorPrimitives.Sum<T>(e));
+            sum += ShiftedExp.Apply(x.Slice(i, n), shift, expOut.IsEmpty ? scratch[..n] : expOut.Slice(i, n));
         }
         return sum;
     }

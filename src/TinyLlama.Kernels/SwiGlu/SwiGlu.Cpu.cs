@@ -1,5 +1,7 @@
 using System.Numerics;
 using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace TinyLlama.Kernels;
 
@@ -18,7 +20,7 @@ public static partial class SwiGlu
         KernelArgs.Length("SwiGlu.SiluForward", "y", y.Length, x.Length, "x.Length");
         Blocks(x, x, x, y, y, static (x, _, _, y, _, sig) =>
         {
-            TensorPrimitives.Sigmoid(x, sig);
+            Sigmoid(x, sig);
             TensorPrimitives.Multiply(sig, x, y);
         });
     }
@@ -43,7 +45,7 @@ public static partial class SwiGlu
         KernelArgs.Length("SwiGlu.Forward", "y", y.Length, gate.Length, "gate.Length");
         Blocks(gate, up, up, y, y, static (g, up, _, y, _, sig) =>
         {
-            TensorPrimitives.Sigmoid(g, sig);
+            Sigmoid(g, sig);
             TensorPrimitives.Multiply(sig, g, sig);
             TensorPrimitives.Multiply(sig, up, y);
         });
@@ -62,7 +64,7 @@ public static partial class SwiGlu
         {
             // Both results are finished in scratch before either output is written, so outputs may alias inputs.
             Span<T> silu = stackalloc T[scratch.Length];
-            TensorPrimitives.Sigmoid(g, silu);
+            Sigmoid(g, silu);
             TensorPrimitives.Multiply(silu, g, silu);
             TensorPrimitives.Multiply(silu, dy, silu);     // dUp
             SiluDerivative(g, scratch);
@@ -73,12 +75,38 @@ public static partial class SwiGlu
         });
     }
 
+    /// <summary>
+    /// σ(x) into s. For float the exponential is <see cref="ShiftedExp"/>'s, taken of −|x| so it never overflows:
+    /// with e = exp(−|x|), σ = 1/(1 + e) for x ≥ 0 and e/(1 + e) below. With TensorPrimitives.Sigmoid, SiLU was
+    /// about 13× slower on one core here (1 M floats, best of 15).
+    /// </summary>
+    static void Sigmoid<T>(ReadOnlySpan<T> x, Span<T> s)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        if (typeof(T) != typeof(float) || !Vector256.IsHardwareAccelerated)
+        {
+            TensorPrimitives.Sigmoid(x, s);
+            return;
+        }
+        var xf = MemoryMarshal.Cast<T, float>(x);
+        var sf = MemoryMarshal.Cast<T, float>(s);
+        int i = 0;
+        for (; i <= xf.Length - 8; i += 8)
+        {
+            var v = Vector256.Create(xf.Slice(i, 8));
+            var e = ShiftedExp.Exp(-Vector256.Abs(v));
+            var d = Vector256<float>.One / (Vector256<float>.One + e);
+            Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(v, Vector256<float>.Zero), d, e * d).CopyTo(sf.Slice(i, 8));
+        }
+        for (; i < xf.Length; i++) sf[i] = 1f / (1f + MathF.Exp(-xf[i]));
+    }
+
     /// <summary>σ(x)·(1 + x·(1 − σ(x))) into d.</summary>
     static void SiluDerivative<T>(ReadOnlySpan<T> x, Span<T> d)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         Span<T> sig = stackalloc T[d.Length];
-        TensorPrimitives.Sigmoid(x, sig);
+        Sigmoid(x, sig);
         TensorPrimitives.Subtract(T.One, sig, d);            // 1 − σ
         TensorPrimitives.MultiplyAdd(x, d, T.One, d);      // 1 + x·(1 − σ)
         TensorPrimitives.Multiply(d, sig, d);
