@@ -38,7 +38,7 @@ internal sealed class PairMerger
         {
             _words[w] = [.. words[w].Key.EnumerateRunes().Select(r => _symbolIds.GetValueOrDefault(r.ToString(), Excluded))];
             _counts[w] = words[w].Value;
-            AddPairs(w, _words[w], _counts[w], changed: null);
+            AddPairs(w, _words[w], _counts[w]);
         }
         foreach (var (pair, count) in _pairCounts)
             _heap.Enqueue(pair, (count, pair));
@@ -79,7 +79,9 @@ internal sealed class PairMerger
 
     private void Apply(long pair, int left, int right, int result)
     {
-        var changed = new HashSet<long>();
+        // Net change per pair over all touched words: most pairs of a touched word are unchanged, and re-queueing
+        // them would flood the heap with entries identical to the ones already there.
+        var delta = new Dictionary<long, long>();
         var words = _pairWords[pair];
         _pairWords.Remove(pair);
         foreach (int w in words)
@@ -87,17 +89,31 @@ internal sealed class PairMerger
             int[] before = _words[w];
             int[] after = Merge(before, left, right, result);
             if (after.Length == before.Length)
-                continue;
-            RemovePairs(before, _counts[w], changed);
-            AddPairs(w, after, _counts[w], changed);
+                continue; // the index is pruned lazily: this word lost the pair to an earlier merge
+            long count = _counts[w];
+            ForEachPair(before, p => delta[p] = delta.GetValueOrDefault(p) - count);
+            ForEachPair(after, p =>
+            {
+                delta[p] = delta.GetValueOrDefault(p) + count;
+                if (Unpack(p).Left == result || Unpack(p).Right == result)
+                    IndexWord(p, w); // only pairs with the new symbol can be new to this word
+            });
             _words[w] = after;
         }
-        _pairCounts.Remove(pair);
-        foreach (long p in changed)
+        foreach (var (p, change) in delta)
         {
-            if (_pairCounts.TryGetValue(p, out long count) && count > 0)
-                _heap.Enqueue(p, (count, p));
+            if (change == 0)
+                continue;
+            long updated = _pairCounts.GetValueOrDefault(p) + change;
+            if (updated <= 0)
+            {
+                _pairCounts.Remove(p);
+                continue;
+            }
+            _pairCounts[p] = updated;
+            _heap.Enqueue(p, (updated, p));
         }
+        _pairCounts.Remove(pair);
     }
 
     // Left to right, non-overlapping, as the encoder applies a merge: "a a a" with (a, a) becomes "aa a".
@@ -119,34 +135,28 @@ internal sealed class PairMerger
         return [.. merged];
     }
 
-    private void AddPairs(int word, int[] symbols, long count, HashSet<long>? changed)
+    private void AddPairs(int word, int[] symbols, long count)
     {
-        for (int i = 0; i + 1 < symbols.Length; i++)
+        ForEachPair(symbols, p =>
         {
-            if (symbols[i] == Excluded || symbols[i + 1] == Excluded)
-                continue;
-            long pair = Pack(symbols[i], symbols[i + 1]);
-            _pairCounts[pair] = _pairCounts.GetValueOrDefault(pair) + count;
-            if (!_pairWords.TryGetValue(pair, out var set))
-                _pairWords[pair] = set = [];
-            set.Add(word);
-            changed?.Add(pair);
-        }
+            _pairCounts[p] = _pairCounts.GetValueOrDefault(p) + count;
+            IndexWord(p, word);
+        });
     }
 
-    private void RemovePairs(int[] symbols, long count, HashSet<long> changed)
+    private void IndexWord(long pair, int word)
+    {
+        if (!_pairWords.TryGetValue(pair, out var set))
+            _pairWords[pair] = set = [];
+        set.Add(word);
+    }
+
+    private static void ForEachPair(int[] symbols, Action<long> action)
     {
         for (int i = 0; i + 1 < symbols.Length; i++)
         {
-            if (symbols[i] == Excluded || symbols[i + 1] == Excluded)
-                continue;
-            long pair = Pack(symbols[i], symbols[i + 1]);
-            long remaining = _pairCounts[pair] - count;
-            if (remaining == 0)
-                _pairCounts.Remove(pair); // its word index entry is dropped lazily: words are re-checked on merge
-            else
-                _pairCounts[pair] = remaining;
-            changed.Add(pair);
+            if (symbols[i] != Excluded && symbols[i + 1] != Excluded)
+                action(Pack(symbols[i], symbols[i + 1]));
         }
     }
 

@@ -7,11 +7,8 @@ namespace TinyLlama.Data.Tests.TokenizerTraining;
 /// <summary>The `tiny` preset's size (4096) trained on a slice of the embedded corpus, checked as a whole.</summary>
 public class BpeVocabularyOnCorpusTests
 {
-    private const int VocabSize = 4096;
-    private static readonly Lazy<BpeVocabulary> Trained = new(Train);
-
-    private static BpeVocabulary Train() =>
-        BpeTrainer.Train(EmbeddedCorpus.Documents(CorpusSplit.Train), VocabSize, new BpeTrainerOptions { MaxDocuments = 60 });
+    private const int VocabSize = CorpusVocabulary.VocabSize;
+    private static readonly Lazy<BpeVocabulary> Trained = new(() => CorpusVocabulary.Value);
 
     [Fact]
     public void Vocabulary_has_exactly_the_requested_size_and_unique_pieces()
@@ -46,7 +43,7 @@ public class BpeVocabularyOnCorpusTests
     public void Training_is_deterministic_down_to_the_bytes_of_the_file()
     {
         string first = Trained.Value.ToTokenizerJson();
-        string second = Train().ToTokenizerJson();
+        string second = CorpusVocabulary.Train().ToTokenizerJson();
         Assert.Equal(first, second);
     }
 
