@@ -11,8 +11,10 @@ internal sealed class AxisTicks
     private AxisTicks(double min, double max, double step)
     {
         Step = step;
-        Min = Math.Floor(min / step) * step;
-        Max = Math.Ceiling(max / step) * step;
+        // The tolerance keeps a value that is a tick, give or take a rounding error (0.7 / 0.1 = 7.000000000000001),
+        // from adding a whole empty interval.
+        Min = Math.Floor(min / step + 1e-9) * step;
+        Max = Math.Ceiling(max / step - 1e-9) * step;
         int count = (int)Math.Round((Max - Min) / step) + 1;
         // From the index, not by repeated addition, so that rounding errors do not accumulate into the labels.
         Values = Enumerable.Range(0, count).Select(i => Min + i * step).ToArray();
@@ -46,7 +48,7 @@ internal sealed class AxisTicks
     public string Label(double value)
     {
         double largest = Math.Max(Math.Abs(Min), Math.Abs(Max));
-        (double unit, string suffix) = largest >= 1e7 ? (1e6, "M") : largest >= 1e4 ? (1e3, "k") : (1, "");
+        (double unit, string suffix) = largest >= 1e6 ? (1e6, "M") : largest >= 1e4 ? (1e3, "k") : (1, "");
         double step = Step / unit;
         int decimals = Math.Max(0, -(int)Math.Floor(Math.Log10(step) + 1e-9));
         // Snap to the step first: -0.0 and 0.30000000000000004 must print as 0 and 0.3.
