@@ -142,11 +142,11 @@ def main():
           f"params {n_params:,}, B {args.batch}, T {args.seq}")
 
     tokens_per_step = args.batch * args.seq
-    times = []
+    times, cpu_times = [], []
     for step in range(args.warmup + args.steps):
         # (B, T+1) random tokens: inputs are the first T, targets the next token of each.
         seq = torch.randint(0, cfg["vocab"], (args.batch, args.seq + 1))
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         logits = model(seq[:, :-1])
         loss = F.cross_entropy(logits.reshape(-1, cfg["vocab"]), seq[:, 1:].reshape(-1))
         opt.zero_grad(set_to_none=True)
@@ -154,15 +154,23 @@ def main():
         norm = torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         elapsed = time.perf_counter() - start
+        cpu = time.process_time() - cpu_start
         timed = step >= args.warmup
         if timed:
             times.append(elapsed)
+            cpu_times.append(cpu)
         print(f"step {step + 1:3d} {'timed ' if timed else 'warmup'} {elapsed * 1000:8.1f} ms  "
-              f"loss {loss.item():.4f}  grad_norm {norm.item():.3f}")
+              f"(cpu {cpu * 1000:8.1f} ms)  loss {loss.item():.4f}  grad_norm {norm.item():.3f}")
 
     total = sum(times)
+    # On a machine shared with other work the wall time says more about the neighbours than about this
+    # step; CPU time spread over the threads estimates the wall time the step would take on idle cores
+    # (rough: shared caches and memory bandwidth make it optimistic, threads that spin-wait pessimistic).
+    cpu_estimate = tokens_per_step * len(cpu_times) / (sum(cpu_times) / args.threads)
+    print(f"cpu-time estimate: {cpu_estimate:.0f} tokens/s on {args.threads} idle cores")
     print(f"step time: mean {total / len(times) * 1000:.1f} ms, "
-          f"median {statistics.median(times) * 1000:.1f} ms, min {min(times) * 1000:.1f} ms")
+          f"median {statistics.median(times) * 1000:.1f} ms, min {min(times) * 1000:.1f} ms "
+          f"(fastest step: {tokens_per_step / min(times):.0f} tokens/s)")
     print(f"tokens/s: {tokens_per_step * len(times) / total:.0f}")
 
 

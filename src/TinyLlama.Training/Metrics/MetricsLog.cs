@@ -45,19 +45,7 @@ public sealed class MetricsLog : IDisposable
 
     /// <summary>Reads a log. A last line without its newline that does not parse is what a crash leaves
     /// mid-write and is skipped; any other malformed line is an error naming the file and line.</summary>
-    public static MetricsHistory Read(string path)
-    {
-        var train = new List<StepMetrics>();
-        var validation = new List<ValidationMetrics>();
-        foreach (var line in Scan(path, File.ReadAllBytes(path)))
-        {
-            if (line.Parsed is StepMetrics step)
-                train.Add(step);
-            else if (line.Parsed is ValidationMetrics val)
-                validation.Add(val);
-        }
-        return new MetricsHistory(train, validation);
-    }
+    public static MetricsHistory Read(string path) => History(Scan(path, ReadShared(path)));
 
     /// <summary>
     /// Drops every line whose step is after <paramref name="step"/> (and a partial last line), rewriting the
@@ -67,23 +55,16 @@ public sealed class MetricsLog : IDisposable
     {
         if (!File.Exists(path))
             return MetricsHistory.Empty;
-        var kept = new MemoryStream();
-        var train = new List<StepMetrics>();
-        var validation = new List<ValidationMetrics>();
-        foreach (var line in Scan(path, File.ReadAllBytes(path)))
+        var kept = Scan(path, ReadShared(path)).Where(line => line.Step is not int s || s <= step).ToList();
+        var contents = new MemoryStream();
+        foreach (var line in kept)
         {
-            if (line.Step > step)
-                continue;
             // The original bytes, not a re-serialization: kept lines stay exactly as they were written.
-            kept.Write(line.Bytes.Span);
-            kept.WriteByte((byte)'\n');
-            if (line.Parsed is StepMetrics train1)
-                train.Add(train1);
-            else if (line.Parsed is ValidationMetrics val)
-                validation.Add(val);
+            contents.Write(line.Bytes.Span);
+            contents.WriteByte((byte)'\n');
         }
-        AtomicText.Write(path, kept.GetBuffer().AsSpan(0, (int)kept.Length));
-        return new MetricsHistory(train, validation);
+        AtomicText.Write(path, contents.GetBuffer().AsSpan(0, (int)contents.Length));
+        return History(kept);
     }
 
     private void Write(byte[] line)
@@ -131,6 +112,29 @@ public sealed class MetricsLog : IDisposable
             }
             yield return new ScannedLine(bytes, parsed, step);
         }
+    }
+
+    private static MetricsHistory History(IEnumerable<ScannedLine> lines)
+    {
+        var train = new List<StepMetrics>();
+        var validation = new List<ValidationMetrics>();
+        foreach (var line in lines)
+        {
+            if (line.Parsed is StepMetrics step)
+                train.Add(step);
+            else if (line.Parsed is ValidationMetrics val)
+                validation.Add(val);
+        }
+        return new MetricsHistory(train, validation);
+    }
+
+    /// <summary>The whole file, even while a <see cref="MetricsLog"/> has it open for writing.</summary>
+    private static byte[] ReadShared(string path)
+    {
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        var data = new byte[stream.Length];
+        stream.ReadExactly(data);
+        return data;
     }
 
     private static bool IsBlank(ReadOnlySpan<byte> line) => line.Trim(" \t\r"u8).IsEmpty;

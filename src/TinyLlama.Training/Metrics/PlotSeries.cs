@@ -9,11 +9,12 @@ internal static class PlotSeries
 
     /// <summary>
     /// Exponential moving average over the whole series, seeded with the first value. The span grows with
-    /// the run (about 2% of its points, at least 5) so that a long run's curve is as smooth as a short one's.
+    /// the run (1% of its points, at least 5) so that a long run's curve is as smooth as a short one's; a
+    /// longer span would lag visibly behind the steep fall of the first steps.
     /// </summary>
     public static List<(double X, double Y)> Ema(IReadOnlyList<(double X, double Y)> points)
     {
-        double span = Math.Max(5, points.Count / 50.0);
+        double span = Math.Max(5, points.Count / 100.0);
         double alpha = 2 / (span + 1);
         var smoothed = new List<(double X, double Y)>(points.Count);
         double ema = points.Count > 0 ? points[0].Y : 0;
