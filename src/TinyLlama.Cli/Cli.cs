@@ -20,6 +20,7 @@ public static class Cli
         root.Add(EvalCommand.Create());
         root.Add(ConvertCommand.Create());
         root.Add(TokenizeCommand.Create());
+        root.Add(TrainCommand.Create());
         return root;
     }
 

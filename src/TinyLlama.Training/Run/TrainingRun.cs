@@ -1,0 +1,178 @@
+using System.Globalization;
+using TinyLlama.Data.Corpus;
+using TinyLlama.Data.Packed;
+using TinyLlama.Data.Tokenizer;
+using TinyLlama.Data.TokenizerTraining;
+using TinyLlama.Model;
+using TinyLlama.Model.Generation;
+using TinyLlama.Tensors;
+using TinyLlama.Training.Metrics;
+
+namespace TinyLlama.Training.Run;
+
+/// <summary>
+/// A whole training run in an output folder: tokenizer, data, model, the trainer, its metrics log, loss plot and
+/// checkpoints, and at the end a Hugging Face export and a few samples. Layout of OUT:
+/// <code>
+/// run.json            the settings and options (a second run into the same folder must match them, with --resume)
+/// tokenizer.json      trained on the embedded corpus unless --tokenizer was given
+/// data/               packed tokens of the embedded corpus (when no --data was given)
+/// checkpoints/        step-NNNNNNNN/ (model, optimizer, state), the last N kept
+/// metrics.jsonl       one line per step and per validation
+/// loss.svg            training and validation loss
+/// hf/                 the final model as a Hugging Face folder (config.json, model.safetensors, tokenizer.json)
+/// </code>
+/// </summary>
+public sealed class TrainingRun(RunSettings settings, TrainOptions options, TextWriter output, TextWriter log)
+{
+    public int Execute(CancellationToken stop)
+    {
+        if (settings.Device != "cpu")
+            throw new NotSupportedException($"--device {settings.Device}: training runs on the CPU in this build; the CUDA backend is not built yet");
+        string outDir = Path.GetFullPath(settings.Out);
+        Directory.CreateDirectory(outDir);
+        var checkpointDir = Path.Combine(outDir, "checkpoints");
+        RunGuard.Check(outDir, settings, new Checkpointing.CheckpointStore(checkpointDir, options.KeepLast).List().Count > 0);
+
+        var tokenizer = LoadOrTrainTokenizer(outDir);
+        var config = ModelConfig(tokenizer);
+        options.Validate(config.MaxSeqLen);
+        var (train, validation) = OpenData(outDir, tokenizer, options.SeqLen);
+        using var trainData = train;
+        using var validationData = validation;
+        RunGuard.Save(outDir, settings, options);
+
+        using var model = settings.InitFrom is null ? new LlamaForCausalLM(config, options.Seed) : HfCheckpoint.Load(settings.InitFrom);
+        log.WriteLine($"model: {config} — {model.ParameterCount():N0} parameters");
+        log.WriteLine($"data: {trainData.TotalTokens:N0} training tokens in {trainData.Files.Count} files{(validationData is null ? "" : $", {validationData.TotalTokens:N0} validation tokens")}");
+        var loader = new PackedDataLoader(trainData, options.SeqLen, options.MicroBatchSize, (ulong)options.Seed);
+        var validationLoader = validationData is null ? null : new PackedDataLoader(validationData, options.SeqLen, options.MicroBatchSize, seed: 1);
+        using var trainer = new Trainer(options, model, loader, validationLoader, checkpointDir);
+
+        string metricsPath = Path.Combine(outDir, MetricsLog.DefaultFileName);
+        if (settings.Resume && trainer.Checkpoints.Latest() is { } latest)
+        {
+            trainer.Resume(latest.Path);
+            MetricsLog.TruncateAfter(metricsPath, trainer.Step);
+            log.WriteLine($"resumed from {latest.Path} at step {trainer.Step}");
+        }
+        else if (File.Exists(metricsPath)) File.Delete(metricsPath);
+
+        log.WriteLine($"training: {trainer.TotalSteps} steps of {options.BatchSize} × {options.SeqLen} tokens, lr {options.Lr:G3} → {options.MinLr:G3}");
+        using (var metrics = new MetricsLog(metricsPath, append: true))
+        using (var progress = ProgressDisplay.ForConsole(trainer.TotalSteps, options.MaxTime))
+        {
+            trainer.StepCompleted += r =>
+            {
+                var m = new StepMetrics(r.Step, r.Loss, r.Lr, r.GradNorm, r.TokensPerSecond(trainer.TokensPerStep), r.ElapsedSeconds, r.Tokens);
+                metrics.Append(m);
+                progress.Update(m);
+            };
+            trainer.Validated += (step, loss) =>
+            {
+                var v = new ValidationMetrics(step, loss);
+                metrics.Append(v);
+                progress.Report(v);
+                WritePlot(outDir, metricsPath);
+            };
+            trainer.CheckpointWritten += folder => WritePlot(outDir, metricsPath);
+            trainer.Run(stop);
+        }
+        WritePlot(outDir, metricsPath);
+
+        string hf = Path.Combine(outDir, "hf");
+        HfCheckpoint.Save(model, hf, DType.F32, TokenizerPathIn(outDir));
+        log.WriteLine($"step {trainer.Step}: checkpoint in {trainer.Checkpoints.Latest()?.Path}; Hugging Face folder {hf}; loss plot {Path.Combine(outDir, LossPlot.DefaultFileName)}");
+        if (trainer.Step < trainer.TotalSteps)
+        {
+            log.WriteLine($"stopped at step {trainer.Step} of {trainer.TotalSteps}; run the same command with --resume to continue");
+            return 0;
+        }
+        if (settings.Samples > 0) PrintSamples(model, tokenizer);
+        return 0;
+    }
+
+    private LlamaTokenizer LoadOrTrainTokenizer(string outDir)
+    {
+        if (settings.Tokenizer is { } given) return LlamaTokenizer.Load(given);
+        if (settings.InitFrom is { } init) return LlamaTokenizer.Load(init);
+        string path = Path.Combine(outDir, "tokenizer.json");
+        if (File.Exists(path)) return LlamaTokenizer.Load(path);
+        int vocab = LlamaPresets.Get(settings.Preset).VocabSize;
+        log.WriteLine($"tokenizer: training a {vocab}-token BPE vocabulary on the embedded corpus ({EmbeddedCorpus.Describe().Split('\n')[0]})");
+        BpeTrainer.Train(EmbeddedCorpus.Documents(CorpusSplit.Train), vocab).WriteTokenizerJson(path);
+        return LlamaTokenizer.Load(path);
+    }
+
+    private string? TokenizerPathIn(string outDir)
+    {
+        string candidate = settings.Tokenizer ?? (settings.InitFrom is { } init ? Path.Combine(init, "tokenizer.json") : Path.Combine(outDir, "tokenizer.json"));
+        return File.Exists(candidate) ? candidate : null;
+    }
+
+    private LlamaConfig ModelConfig(LlamaTokenizer tokenizer)
+    {
+        var config = settings.InitFrom is { } init ? HfConfigJson.Load(init) : LlamaPresets.Get(settings.Preset);
+        if (tokenizer.VocabSize > config.VocabSize)
+            throw new InvalidDataException($"the tokenizer has {tokenizer.VocabSize} tokens but the model's vocabulary holds {config.VocabSize}; use a tokenizer of at most {config.VocabSize} tokens or another --preset");
+        return config with { BosTokenId = tokenizer.BosId, EosTokenId = tokenizer.EosId };
+    }
+
+    private (PackedDataset Train, PackedDataset? Validation) OpenData(string outDir, LlamaTokenizer tokenizer, int seqLen)
+    {
+        if (settings.Data.Count == 0)
+        {
+            string dataDir = Path.Combine(outDir, "data");
+            if (!Directory.Exists(dataDir) || Directory.GetFiles(dataDir, "*.bin").Length == 0)
+                PrepareEmbeddedCorpus(dataDir, tokenizer, seqLen);
+            return (PackedDataset.Open(Path.Combine(dataDir, "train_*.bin")), PackedDataset.Open(Path.Combine(dataDir, "validation_*.bin")));
+        }
+        if (settings.Data.Count > 1)
+            throw new NotSupportedException("several --data sources: give them one at a time for now (weighted mixing is in the loader, not yet on the command line)");
+        string data = settings.Data[0];
+        bool folder = Directory.Exists(data);
+        var train = PackedDataset.Open(folder && Directory.GetFiles(data, "train_*.bin").Length > 0 ? Path.Combine(data, "train_*.bin") : data);
+        string? validationPattern = settings.ValidationData
+            ?? (folder && Directory.GetFiles(data, "validation_*.bin").Length > 0 ? Path.Combine(data, "validation_*.bin") : null);
+        foreach (var (dataset, what) in new[] { (train, "--data") })
+            if (dataset.BlockCount(seqLen + 1) == 0)
+                throw new InvalidDataException($"{data}: no block of {seqLen + 1} tokens fits in its files ({dataset.ChunkSize} tokens each); use a shorter sequence or larger chunks ({what})");
+        return (train, validationPattern is null ? null : PackedDataset.Open(validationPattern));
+    }
+
+    private void PrepareEmbeddedCorpus(string dataDir, LlamaTokenizer tokenizer, int seqLen)
+    {
+        log.WriteLine("data: tokenizing the embedded corpus into packed files");
+        foreach (var (split, prefix) in new[] { (CorpusSplit.Train, "train_corpus"), (CorpusSplit.Validation, "validation_corpus") })
+        {
+            // Files of 64 blocks each; the last one is padded with EOS so no text is lost.
+            var builder = new PackedDatasetBuilder(dataDir, prefix, chunkSize: (seqLen + 1) * 64, vocabSize: tokenizer.VocabSize);
+            foreach (string document in EmbeddedCorpus.Documents(split))
+                builder.AddDocument(tokenizer.Encode(document, addBos: false), tokenizer.EosId);
+            builder.Finish(keepRemainder: true, padToken: tokenizer.EosId);
+        }
+    }
+
+    private void WritePlot(string outDir, string metricsPath)
+    {
+        var history = MetricsLog.Read(metricsPath);
+        LossPlot.WriteSvg(Path.Combine(outDir, LossPlot.DefaultFileName), history, $"{settings.Preset} — {Path.GetFileName(outDir)}");
+    }
+
+    private void PrintSamples(LlamaForCausalLM model, LlamaTokenizer tokenizer)
+    {
+        string[] prompts = ["It is a truth universally acknowledged", "Elizabeth looked at", "The next morning"];
+        var generator = new Generator(model);
+        for (int i = 0; i < Math.Min(settings.Samples, prompts.Length); i++)
+        {
+            var ids = tokenizer.Encode(prompts[i], addBos: true);
+            var decoder = tokenizer.CreateStreamingDecoder();
+            foreach (int id in ids) decoder.Append(id);
+            var text = new System.Text.StringBuilder(prompts[i]);
+            foreach (int id in generator.Generate(ids, 48, new SamplingOptions { Temperature = 0.8, TopP = 0.95, Seed = i }))
+                text.Append(decoder.Append(id));
+            text.Append(decoder.Flush());
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"sample {i + 1}: {text.ToString().ReplaceLineEndings(" ")}"));
+        }
+    }
+}
