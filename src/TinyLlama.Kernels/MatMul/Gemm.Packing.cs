@@ -28,9 +28,24 @@ public static partial class Gemm
                     for (; i < MR; i++) panel[i] = default;
                 }
             }
+            else if (rows == MR)
+            {
+                // Stored (M, K): read the six rows side by side so the panel is written in order.
+                T* r0 = a + (long)(ic + r) * lda + pc;
+                T* r1 = r0 + lda, r2 = r1 + lda, r3 = r2 + lda, r4 = r3 + lda, r5 = r4 + lda;
+                for (int p = 0; p < kc; p++, panel += MR)
+                {
+                    panel[0] = r0[p];
+                    panel[1] = r1[p];
+                    panel[2] = r2[p];
+                    panel[3] = r3[p];
+                    panel[4] = r4[p];
+                    panel[5] = r5[p];
+                }
+            }
             else
             {
-                // Stored (M, K): walk each of the MR rows along K and scatter with stride MR.
+                // A ragged last panel: walk each row along K and scatter with stride MR, zeros below.
                 for (int i = 0; i < MR; i++)
                 {
                     T* out_ = panel + i;
