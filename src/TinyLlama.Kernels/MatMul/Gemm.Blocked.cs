@@ -107,14 +107,15 @@ public static partial class Gemm
 
     /// <summary>
     /// Whether to give each thread a strip of columns (true) or of rows. A column strip needs all of A
-    /// packed by every thread, a row strip all of B, so pick the cheaper copy to repeat. Copying B
-    /// untransposed moves whole rows of 16 and runs about three times faster per element than the
-    /// other three packings, which gather (measured on Zen 3); the weights say so.
+    /// packed by every thread, a row strip all of B, so pick the cheaper copy to repeat. The weights are
+    /// the measured cost per element of each packing on Zen 3, relative to the slowest: untransposed A
+    /// (4×4 transposes) and untransposed B (row copies) run about three times faster than transposed A
+    /// (scalar gather).
     /// </summary>
     private static bool PreferSplitN(int m, int n, bool transA, bool transB)
     {
-        double repeatA = m * 1.0;
-        double repeatB = n * (transB ? 1.0 : 0.35);
+        double repeatA = m * (transA ? 1.0 : 0.35);
+        double repeatB = n * (transB ? 0.9 : 0.3);
         return repeatA <= repeatB;
     }
 
