@@ -36,9 +36,10 @@ internal enum GemmKernel
 ///   passing through.
 /// - NC = 2048: the packed B block is 2 MiB per thread, which leaves L3 room for A and C.
 ///
-/// Threads: C is cut into one strip per core along its longer side (N unless M is longer), in whole
-/// tiles, and each thread runs the five loops on its strip with its own packing buffers. Each thread
-/// repacks the operand it shares; that is K·M (or K·N) copies against M·N·K/cores FMAs.
+/// Threads: C is cut into one strip per core, in whole tiles, and each thread runs the five loops on its
+/// strip with its own packing buffers, so threads never wait for each other. Each thread repacks the
+/// operand it shares (K·M or K·N copies against M·N·K/cores FMAs); <see cref="PreferSplitN"/> picks the
+/// side whose repeated packing is cheaper.
 /// </summary>
 public static partial class Gemm
 {
@@ -81,8 +82,10 @@ public static partial class Gemm
             };
             long work = (long)m * n * k;
             int degree = work < MinParallelWork ? 1 : Math.Max(1, maxDegree);
-            bool splitN = n >= m;
-            int tiles = splitN ? (n + nr - 1) / nr : (m + MR - 1) / MR;
+            int tilesM = (m + MR - 1) / MR, tilesN = (n + nr - 1) / nr;
+            bool splitN = PreferSplitN(m, n, transA, transB);
+            if (splitN ? tilesN < degree : tilesM < degree) splitN = !splitN;
+            int tiles = splitN ? tilesN : tilesM;
             degree = Math.Min(degree, tiles);
             if (degree == 1)
             {
@@ -100,6 +103,20 @@ public static partial class Gemm
                 else RunStrip(in job, start, end, 0, n);
             });
         }
+    }
+
+    /// <summary>
+    /// Whether to give each thread a strip of columns (true) or of rows. A column strip needs all of A
+    /// packed by every thread, a row strip all of B, so pick the cheaper copy to repeat. The weights are
+    /// the measured cost per element of each packing on Zen 3, relative to the slowest: untransposed A
+    /// (4×4 transposes) and untransposed B (row copies) run about three times faster than transposed A
+    /// (scalar gather).
+    /// </summary>
+    private static bool PreferSplitN(int m, int n, bool transA, bool transB)
+    {
+        double repeatA = m * (transA ? 1.0 : 0.35);
+        double repeatB = n * (transB ? 0.9 : 0.3);
+        return repeatA <= repeatB;
     }
 
     /// <summary>The arguments of one GEMM, as raw pointers so that worker threads can share them.</summary>

@@ -25,8 +25,8 @@ public static partial class Gemm
             Sse.Prefetch0(c + i * ldc);
             Sse.Prefetch0(c + i * ldc + 15);
         }
-        int p = 0;
-        for (; p + 4 <= kc; p += 4)
+        // Counting down to zero leaves one decrement-and-branch per four steps.
+        for (int quads = kc >> 2; quads != 0; quads--)
         {
             Step(a, b, ref c00, ref c01, ref c10, ref c11, ref c20, ref c21, ref c30, ref c31, ref c40, ref c41, ref c50, ref c51);
             Step(a + 6, b + 16, ref c00, ref c01, ref c10, ref c11, ref c20, ref c21, ref c30, ref c31, ref c40, ref c41, ref c50, ref c51);
@@ -35,7 +35,7 @@ public static partial class Gemm
             a += 24;
             b += 64;
         }
-        for (; p < kc; p++)
+        for (int rest = kc & 3; rest != 0; rest--)
         {
             Step(a, b, ref c00, ref c01, ref c10, ref c11, ref c20, ref c21, ref c30, ref c31, ref c40, ref c41, ref c50, ref c51);
             a += 6;

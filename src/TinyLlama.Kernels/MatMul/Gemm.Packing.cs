@@ -1,5 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace TinyLlama.Kernels;
 
@@ -28,9 +30,28 @@ public static partial class Gemm
                     for (; i < MR; i++) panel[i] = default;
                 }
             }
+            else if (rows == MR && typeof(T) == typeof(float) && Sse.IsSupported)
+            {
+                PackSixRowsFloat((float*)panel, (float*)(a + (long)(ic + r) * lda + pc), lda, kc);
+            }
+            else if (rows == MR)
+            {
+                // Stored (M, K): read the six rows side by side so the panel is written in order.
+                T* r0 = a + (long)(ic + r) * lda + pc;
+                T* r1 = r0 + lda, r2 = r1 + lda, r3 = r2 + lda, r4 = r3 + lda, r5 = r4 + lda;
+                for (int p = 0; p < kc; p++, panel += MR)
+                {
+                    panel[0] = r0[p];
+                    panel[1] = r1[p];
+                    panel[2] = r2[p];
+                    panel[3] = r3[p];
+                    panel[4] = r4[p];
+                    panel[5] = r5[p];
+                }
+            }
             else
             {
-                // Stored (M, K): walk each of the MR rows along K and scatter with stride MR.
+                // A ragged last panel: walk each row along K and scatter with stride MR, zeros below.
                 for (int i = 0; i < MR; i++)
                 {
                     T* out_ = panel + i;
@@ -71,6 +92,10 @@ public static partial class Gemm
                     for (int j = cols; j < nr; j++) panel[j] = default;
                 }
             }
+            else if (cols == nr && typeof(T) == typeof(float) && Sse.IsSupported)
+            {
+                PackSixteenRowsFloat((float*)panel, (float*)(b + (long)(jc + s) * ldb + pc), ldb, kc);
+            }
             else
             {
                 // Stored (N, K): walk each of the nr rows of Bᵀ along K and scatter with stride nr.
@@ -89,6 +114,86 @@ public static partial class Gemm
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// A full float A panel from six rows stored along K: four k steps at a time, a 4×4 transpose puts rows
+    /// 0–3 of each step side by side and an unpack pairs rows 4–5, so every store is in panel order.
+    /// </summary>
+    private static unsafe void PackSixRowsFloat(float* panel, float* row0, int lda, int kc)
+    {
+        float* row1 = row0 + lda, row2 = row1 + lda, row3 = row2 + lda, row4 = row3 + lda, row5 = row4 + lda;
+        int p = 0;
+        for (; p + 4 <= kc; p += 4, panel += 4 * MR)
+        {
+            var t0 = Sse.LoadVector128(row0 + p);
+            var t1 = Sse.LoadVector128(row1 + p);
+            var t2 = Sse.LoadVector128(row2 + p);
+            var t3 = Sse.LoadVector128(row3 + p);
+            Transpose4x4(ref t0, ref t1, ref t2, ref t3);
+            var r4 = Sse.LoadVector128(row4 + p);
+            var r5 = Sse.LoadVector128(row5 + p);
+            var low = Sse.UnpackLow(r4, r5);   // (r4p0, r5p0, r4p1, r5p1)
+            var high = Sse.UnpackHigh(r4, r5); // (r4p2, r5p2, r4p3, r5p3)
+            Sse.Store(panel, t0);
+            Sse.StoreLow(panel + 4, low);
+            Sse.Store(panel + 6, t1);
+            Sse.StoreHigh(panel + 10, low);
+            Sse.Store(panel + 12, t2);
+            Sse.StoreLow(panel + 16, high);
+            Sse.Store(panel + 18, t3);
+            Sse.StoreHigh(panel + 22, high);
+        }
+        for (; p < kc; p++, panel += MR)
+        {
+            panel[0] = row0[p];
+            panel[1] = row1[p];
+            panel[2] = row2[p];
+            panel[3] = row3[p];
+            panel[4] = row4[p];
+            panel[5] = row5[p];
+        }
+    }
+
+    /// <summary>A full float B panel from sixteen rows of Bᵀ stored along K, as four 4×4 transposes per four k steps.</summary>
+    private static unsafe void PackSixteenRowsFloat(float* panel, float* row0, int ldb, int kc)
+    {
+        const int Width = 16;
+        int p = 0;
+        for (; p + 4 <= kc; p += 4, panel += 4 * Width)
+        {
+            for (int j = 0; j < Width; j += 4)
+            {
+                float* src = row0 + (long)j * ldb + p;
+                var t0 = Sse.LoadVector128(src);
+                var t1 = Sse.LoadVector128(src + ldb);
+                var t2 = Sse.LoadVector128(src + 2 * ldb);
+                var t3 = Sse.LoadVector128(src + 3 * ldb);
+                Transpose4x4(ref t0, ref t1, ref t2, ref t3);
+                Sse.Store(panel + j, t0);
+                Sse.Store(panel + Width + j, t1);
+                Sse.Store(panel + 2 * Width + j, t2);
+                Sse.Store(panel + 3 * Width + j, t3);
+            }
+        }
+        for (; p < kc; p++, panel += Width)
+        {
+            for (int j = 0; j < Width; j++) panel[j] = row0[(long)j * ldb + p];
+        }
+    }
+
+    /// <summary>Rows (r0..r3) of four k values each become (k0..k3) of four row values each.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose4x4(ref Vector128<float> r0, ref Vector128<float> r1, ref Vector128<float> r2, ref Vector128<float> r3)
+    {
+        var lo01 = Sse.UnpackLow(r0, r1);  // (r0k0, r1k0, r0k1, r1k1)
+        var lo23 = Sse.UnpackLow(r2, r3);  // (r2k0, r3k0, r2k1, r3k1)
+        var hi01 = Sse.UnpackHigh(r0, r1); // (r0k2, r1k2, r0k3, r1k3)
+        var hi23 = Sse.UnpackHigh(r2, r3); // (r2k2, r3k2, r2k3, r3k3)
+        r0 = Sse.MoveLowToHigh(lo01, lo23);
+        r1 = Sse.MoveHighToLow(lo23, lo01);
+        r2 = Sse.MoveLowToHigh(hi01, hi23);
+        r3 = Sse.MoveHighToLow(hi23, hi01);
     }
 
     /// <summary>

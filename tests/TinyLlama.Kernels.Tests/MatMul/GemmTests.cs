@@ -7,13 +7,14 @@ public class GemmTests
 {
     /// <summary>
     /// (m, n, k) chosen to hit the edges of the blocking: 1 and primes (ragged 6×16 tiles), exact tiles,
-    /// K across the KC = 256 boundary, M across MC = 144, N across NC = 2048, and sizes big enough to go parallel.
+    /// K across the KC = 256 boundary, M across MC = 144, N across NC = 2048, and sizes big enough to go parallel
+    /// (split into row strips, and, for the short wide (20, 600, 40), into column strips).
     /// </summary>
     private static readonly (int M, int N, int K)[] Shapes =
     [
         (1, 1, 1), (7, 7, 7), (33, 33, 33), (130, 130, 130), (257, 129, 65),
         (1, 130, 7), (130, 1, 33), (7, 33, 1), (6, 16, 256), (12, 32, 513),
-        (150, 20, 40), (5, 2053, 3), (97, 61, 300),
+        (150, 20, 40), (5, 2053, 3), (97, 61, 300), (20, 600, 40),
     ];
 
     public static TheoryData<bool, bool> Transposes => new() { { false, false }, { false, true }, { true, false }, { true, true } };
