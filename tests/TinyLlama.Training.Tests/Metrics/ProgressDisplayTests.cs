@@ -52,6 +52,16 @@ public class ProgressDisplayTests
     }
 
     [Fact]
+    public void With_both_a_step_count_and_a_time_budget_the_earlier_end_wins()
+    {
+        var output = new StringWriter();
+        var progress = new ProgressDisplay(output, live: false, totalSteps: 1000, timeBudget: TimeSpan.FromSeconds(60), plainEvery: 10);
+        for (int s = 1; s <= 10; s++)
+            progress.Update(Step(s)); // 0.5 s per step: 495 s to go by steps, 55 s by the budget
+        Assert.EndsWith("ETA 0:55", output.ToString().TrimEnd());
+    }
+
+    [Fact]
     public void Without_an_end_there_is_no_ETA()
     {
         var output = new StringWriter();
