@@ -89,6 +89,21 @@ public class ProgressDisplayTests
     }
 
     [Fact]
+    public void Fast_steps_are_drawn_at_most_ten_times_a_second_and_the_last_always()
+    {
+        var output = new StringWriter();
+        using (var progress = new ProgressDisplay(output, live: true, totalSteps: 1000))
+        {
+            for (int s = 1; s <= 1000; s++)
+                progress.Update(Step(s, secondsPerStep: 0.01));
+        }
+        string[] frames = output.ToString().Split('\r', StringSplitOptions.RemoveEmptyEntries);
+        Assert.InRange(frames.Length, 90, 102);
+        Assert.StartsWith("step 1/1000 |", frames[0]);
+        Assert.StartsWith("step 1000/1000 |", frames[^1]);
+    }
+
+    [Fact]
     public void A_shorter_live_line_is_padded_over_the_longer_one()
     {
         var output = new StringWriter();
