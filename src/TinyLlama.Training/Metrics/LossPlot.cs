@@ -25,10 +25,15 @@ public static class LossPlot
     /// <summary>Fewer training points than this are drawn as they are, without a smoothed line.</summary>
     public const int MinPointsForSmoothing = 10;
 
+    /// <summary>A marker per evaluation while they stay distinguishable; beyond that the line says it all.</summary>
+    public const int MaxMarkers = 200;
+
     public const int Width = 800;
     public const int Height = 450;
 
-    private const double Left = 72, Right = 24, Top = 56, Bottom = 52;
+    // The plot area inside the margins, in SVG units (y grows downwards).
+    private const double Left = 72, Right = Width - 24, Top = 56, Bottom = Height - 52;
+    private const double CenterX = (Left + Right) / 2, CenterY = (Top + Bottom) / 2;
     private const string TrainRawColour = "#9ecae1", TrainColour = "#1f77b4", ValidationColour = "#d62728";
     private const string Font = "sans-serif";
     private static readonly XNamespace Svg = "http://www.w3.org/2000/svg";
@@ -61,7 +66,7 @@ public static class LossPlot
         svg.Add(Axes(plot));
 
         if (all.Count == 0)
-            svg.Add(Text(plot.CenterX, plot.CenterY, "no data yet", "middle", 14, fill: "#888"));
+            svg.Add(Text(CenterX, CenterY, "no data yet", "middle", 14, fill: "#888"));
 
         var legend = new List<(string Label, string Colour, bool Marker)>();
         if (trainPoints.Count > 0)
@@ -79,23 +84,20 @@ public static class LossPlot
         if (valPoints.Count > 0)
         {
             svg.Add(Line(plot, PlotSeries.Decimate(valPoints, MaxPointsPerLine), ValidationColour, 1.5, "validation"));
-            // Markers for every evaluation while they stay distinguishable; beyond that the line says it all.
-            if (valPoints.Count <= 200)
+            bool markers = valPoints.Count <= MaxMarkers;
+            if (markers)
                 svg.Add(valPoints.Select(p => Marker(plot, p, ValidationColour, "validation-point")));
-            legend.Add(("validation", ValidationColour, valPoints.Count <= 200));
+            legend.Add(("validation", ValidationColour, markers));
         }
-        svg.Add(Legend(plot, legend));
+        svg.Add(Legend(legend));
         return Serialize(svg);
     }
 
     /// <summary>Data coordinates to SVG coordinates; y grows downwards in SVG.</summary>
     private sealed record PlotArea(AxisTicks X, AxisTicks Y)
     {
-        public const double Right0 = Width - Right, Bottom0 = Height - Bottom;
-        public double CenterX => (Left + Right0) / 2;
-        public double CenterY => (Top + Bottom0) / 2;
-        public double Px(double x) => Left + (x - X.Min) / (X.Max - X.Min) * (Right0 - Left);
-        public double Py(double y) => Bottom0 - (y - Y.Min) / (Y.Max - Y.Min) * (Bottom0 - Top);
+        public double Px(double x) => Left + (x - X.Min) / (X.Max - X.Min) * (Right - Left);
+        public double Py(double y) => Bottom - (y - Y.Min) / (Y.Max - Y.Min) * (Bottom - Top);
     }
 
     private static IEnumerable<XElement> Axes(PlotArea plot)
@@ -103,21 +105,21 @@ public static class LossPlot
         foreach (double v in plot.Y.Values)
         {
             double py = plot.Py(v);
-            yield return Rule(Left, py, PlotArea.Right0, py, "#e5e5e5");
+            yield return Rule(Left, py, Right, py, "#e5e5e5");
             yield return Text(Left - 8, py + 4, plot.Y.Label(v), "end");
         }
         foreach (double v in plot.X.Values)
         {
             double px = plot.Px(v);
-            yield return Rule(px, Top, px, PlotArea.Bottom0, "#eeeeee");
-            yield return Rule(px, PlotArea.Bottom0, px, PlotArea.Bottom0 + 5, "#333");
-            yield return Text(px, PlotArea.Bottom0 + 18, plot.X.Label(v), "middle");
+            yield return Rule(px, Top, px, Bottom, "#eeeeee");
+            yield return Rule(px, Bottom, px, Bottom + 5, "#333");
+            yield return Text(px, Bottom + 18, plot.X.Label(v), "middle");
         }
-        yield return Rule(Left, PlotArea.Bottom0, PlotArea.Right0, PlotArea.Bottom0, "#333");
-        yield return Rule(Left, Top, Left, PlotArea.Bottom0, "#333");
-        yield return Text(plot.CenterX, Height - 12, "step", "middle", 13);
-        var yLabel = Text(18, plot.CenterY, "loss", "middle", 13);
-        yLabel.Add(new XAttribute("transform", $"rotate(-90 {F(18)} {F(plot.CenterY)})"));
+        yield return Rule(Left, Bottom, Right, Bottom, "#333");
+        yield return Rule(Left, Top, Left, Bottom, "#333");
+        yield return Text(CenterX, Height - 12, "step", "middle", 13);
+        var yLabel = Text(18, CenterY, "loss", "middle", 13);
+        yLabel.Add(new XAttribute("transform", $"rotate(-90 {F(18)} {F(CenterY)})"));
         yield return yLabel;
     }
 
@@ -134,12 +136,12 @@ public static class LossPlot
             new XAttribute("fill", "white"), new XAttribute("stroke", colour), new XAttribute("stroke-width", "1.5"));
 
     /// <summary>Top right, inside the plot: early losses are high, so that corner is usually empty.</summary>
-    private static XElement? Legend(PlotArea plot, List<(string Label, string Colour, bool Marker)> entries)
+    private static XElement? Legend(List<(string Label, string Colour, bool Marker)> entries)
     {
         if (entries.Count == 0)
             return null;
         const double width = 124, row = 18;
-        double x0 = PlotArea.Right0 - width - 8, y0 = Top + 8;
+        double x0 = Right - width - 8, y0 = Top + 8;
         var group = new XElement(Svg + "g", new XAttribute("class", "legend"),
             new XElement(Svg + "rect", new XAttribute("x", F(x0)), new XAttribute("y", F(y0)),
                 new XAttribute("width", F(width)), new XAttribute("height", F(entries.Count * row + 8)),

@@ -19,6 +19,10 @@ public sealed class ProgressDisplay : IDisposable
     /// follow a change of speed (after warm-up, or when validation steals time).</summary>
     public const int EtaWindow = 20;
 
+    /// <summary>The live line is redrawn at most this often (in run time): a small model on a GPU takes
+    /// milliseconds a step, and a terminal write per step would cost more than the display is worth.</summary>
+    public const double MinRedrawSeconds = 0.1;
+
     private readonly TextWriter _output;
     private readonly bool _live;
     private readonly int? _totalSteps;
@@ -28,6 +32,7 @@ public sealed class ProgressDisplay : IDisposable
     private readonly Queue<(int Step, double Elapsed)> _recent = new();
     private readonly Lock _gate = new();
     private string? _liveLine;
+    private double _drawnAt = double.NaN;
     private int _shownLength;
     private bool _anyPrinted;
 
@@ -63,15 +68,20 @@ public sealed class ProgressDisplay : IDisposable
             _recent.Enqueue((step.Step, step.ElapsedSeconds));
             while (_recent.Count > EtaWindow + 1)
                 _recent.Dequeue();
-            string line = Format(step);
+            bool last = step.Step == _totalSteps;
             if (_live)
             {
-                _liveLine = Fit(line);
-                Draw(_liveLine, newline: false);
+                _liveLine = Fit(Format(step));
+                // NaN at first, so the first step is always drawn; Abs, so an elapsed time that starts over does not freeze it.
+                if (last || !(Math.Abs(step.ElapsedSeconds - _drawnAt) < MinRedrawSeconds))
+                {
+                    Draw(_liveLine, newline: false);
+                    _drawnAt = step.ElapsedSeconds;
+                }
             }
-            else if (!_anyPrinted || step.Step % _plainEvery == 0 || step.Step == _totalSteps)
+            else if (!_anyPrinted || step.Step % _plainEvery == 0 || last)
             {
-                _output.WriteLine(line);
+                _output.WriteLine(Format(step));
                 _output.Flush();
             }
             _anyPrinted = true;

@@ -145,6 +145,14 @@ public class LossPlotTests
     }
 
     [Fact]
+    public void Many_evaluations_are_a_line_without_markers()
+    {
+        var doc = Render(Train(5000), Validation(10, 5000));
+        Assert.Equal(500, PolylinePoints(doc, "validation").Length);
+        Assert.Empty(Elements(doc, "circle", "validation-point"));
+    }
+
+    [Fact]
     public void WriteSvg_replaces_the_file_atomically()
     {
         using var dir = new TempFolder();

@@ -52,6 +52,16 @@ public class ProgressDisplayTests
     }
 
     [Fact]
+    public void With_both_a_step_count_and_a_time_budget_the_earlier_end_wins()
+    {
+        var output = new StringWriter();
+        var progress = new ProgressDisplay(output, live: false, totalSteps: 1000, timeBudget: TimeSpan.FromSeconds(60), plainEvery: 10);
+        for (int s = 1; s <= 10; s++)
+            progress.Update(Step(s)); // 0.5 s per step: 495 s to go by steps, 55 s by the budget
+        Assert.EndsWith("ETA 0:55", output.ToString().TrimEnd());
+    }
+
+    [Fact]
     public void Without_an_end_there_is_no_ETA()
     {
         var output = new StringWriter();
@@ -76,6 +86,21 @@ public class ProgressDisplayTests
         Assert.StartsWith("step 10/100 | loss 4.100 |", frames[1]);
         Assert.EndsWith("\n", text);
         Assert.Single(text, '\n');
+    }
+
+    [Fact]
+    public void Fast_steps_are_drawn_at_most_ten_times_a_second_and_the_last_always()
+    {
+        var output = new StringWriter();
+        using (var progress = new ProgressDisplay(output, live: true, totalSteps: 1000))
+        {
+            for (int s = 1; s <= 1000; s++)
+                progress.Update(Step(s, secondsPerStep: 0.01));
+        }
+        string[] frames = output.ToString().Split('\r', StringSplitOptions.RemoveEmptyEntries);
+        Assert.InRange(frames.Length, 90, 102);
+        Assert.StartsWith("step 1/1000 |", frames[0]);
+        Assert.StartsWith("step 1000/1000 |", frames[^1]);
     }
 
     [Fact]
