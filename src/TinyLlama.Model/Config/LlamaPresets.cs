@@ -17,7 +17,7 @@ public static class LlamaPresets
         NumHeads = 8, NumKvHeads = 4, MaxSeqLen = 256,
     };
 
-    /// <summary>A ~110M model with the Llama-2 vocabulary (GPT-2-small sized).</summary>
+    /// <summary>A 125M model with the Llama-2 vocabulary (GPT-2-small sized).</summary>
     public static LlamaConfig Small { get; } = new()
     {
         VocabSize = 32000, HiddenSize = 768, IntermediateSize = 2048, NumLayers = 12,
