@@ -21,6 +21,8 @@ public static class Cli
         root.Add(ConvertCommand.Create());
         root.Add(TokenizeCommand.Create());
         root.Add(TrainCommand.Create());
+        root.Add(PrepareCommand.Create());
+        root.Add(BenchCommand.Create());
         return root;
     }
 
