@@ -143,10 +143,11 @@ public sealed class TrainingRun(RunSettings settings, TrainOptions options, Text
     private void PrepareEmbeddedCorpus(string dataDir, LlamaTokenizer tokenizer, int seqLen)
     {
         log.WriteLine("data: tokenizing the embedded corpus into packed files");
-        foreach (var (split, prefix) in new[] { (CorpusSplit.Train, "train_corpus"), (CorpusSplit.Validation, "validation_corpus") })
+        // The last file of each split is padded with EOS so no text is lost. Small files keep that padding small
+        // (a padded validation set would look easier than it is): at most 4 blocks' worth in the validation split.
+        foreach (var (split, prefix, blocks) in new[] { (CorpusSplit.Train, "train_corpus", 16), (CorpusSplit.Validation, "validation_corpus", 4) })
         {
-            // Files of 64 blocks each; the last one is padded with EOS so no text is lost.
-            var builder = new PackedDatasetBuilder(dataDir, prefix, chunkSize: (seqLen + 1) * 64, vocabSize: tokenizer.VocabSize);
+            var builder = new PackedDatasetBuilder(dataDir, prefix, chunkSize: (seqLen + 1) * blocks, vocabSize: tokenizer.VocabSize);
             foreach (string document in EmbeddedCorpus.Documents(split))
                 builder.AddDocument(tokenizer.Encode(document, addBos: false), tokenizer.EosId);
             builder.Finish(keepRemainder: true, padToken: tokenizer.EosId);
