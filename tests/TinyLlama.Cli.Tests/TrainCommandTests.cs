@@ -105,4 +105,41 @@ public sealed class TrainCommandTests : IDisposable
         int common = Math.Min(after.Length, expected.Length);
         Assert.Equal(expected[..common], after[..common]);
     }
+
+    private string PackedFolder(string name, int seed)
+    {
+        string folder = Path.Combine(_dir, name);
+        var builder = new TinyLlama.Data.Packed.PackedDatasetBuilder(folder, "train_" + name, chunkSize: 33 * 8, vocabSize: 512);
+        var rng = new Random(seed);
+        builder.Add(Enumerable.Range(0, 33 * 8 * 3).Select(_ => rng.Next(3, 512)).ToArray());
+        builder.Finish();
+        return folder;
+    }
+
+    [Fact]
+    public void SeveralDataSources_AreMixedByWeight_AndWeightsMustMatchTheSources()
+    {
+        string a = PackedFolder("a", 1), b = PackedFolder("b", 2);
+        string[] common = ["train", "--preset", "nano", "--max-steps", "3", "--seq-len", "32", "--batch-size", "2", "--samples", "0", "--data", a, b];
+        var r = CliRunner.Run([.. common, "--data-weights", "0.7", "0.3", "--out", Path.Combine(_dir, "mix")]);
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Contains("from 2 source(s)", r.Error);
+        var bad = CliRunner.Run([.. common, "--data-weights", "1", "--out", Path.Combine(_dir, "mix2")]);
+        Assert.Equal(1, bad.ExitCode);
+        Assert.Contains("--data-weights", bad.Error);
+    }
+
+    [Fact]
+    public void TokenizerLargerThanTheModelVocabulary_IsRefused()
+    {
+        var pieces = new List<string> { "<unk>", "<s>", "</s>" };
+        pieces.AddRange(Enumerable.Range(0, 256).Select(x => $"<0x{x:X2}>"));
+        pieces.AddRange(Enumerable.Range(0, 341).Select(i => "▁w" + i.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        string tokenizer = Path.Combine(_dir, "big.json");
+        TinyLlama.Data.Tokenizer.LlamaTokenizer.FromVocabulary(pieces, []).Save(tokenizer);
+        var r = CliRunner.Run("train", "--preset", "nano", "--tokenizer", tokenizer, "--out", Path.Combine(_dir, "big"), "--max-steps", "1");
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains("600 tokens", r.Error);
+        Assert.Contains("512", r.Error);
+    }
 }

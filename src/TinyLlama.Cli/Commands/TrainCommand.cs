@@ -22,7 +22,8 @@ internal static class TrainCommand
     {
         var config = new Option<string?>("--config") { Description = "JSON file of options (keys are the flag names without dashes, e.g. {\"lr\": 0.001}); flags given on the command line win." };
         var preset = new Option<string>("--preset") { Description = "Model shape: tiny, nano, small or tinyllama-1.1b.", DefaultValueFactory = _ => "tiny" };
-        var data = new Option<string[]>("--data") { Description = "Packed token data (LITPKDS): a folder from `prepare`, files or a glob. Default: the embedded corpus.", AllowMultipleArgumentsPerToken = true };
+        var data = new Option<string[]>("--data") { Description = "Packed token data (LITPKDS): folders from `prepare`, files or globs; several sources are mixed (see --data-weights). Default: the embedded corpus.", AllowMultipleArgumentsPerToken = true };
+        var dataWeights = new Option<double[]?>("--data-weights") { Description = "Mixing weights of the --data sources, one each (e.g. 0.69 0.31 as TinyLlama's SlimPajama/Starcoder); default equal.", AllowMultipleArgumentsPerToken = true };
         var valData = new Option<string?>("--val-data") { Description = "Validation data (default: the validation_* files beside --data)." };
         var tokenizer = new Option<string?>("--tokenizer") { Description = "tokenizer.json or tokenizer.model (default: trained on the embedded corpus)." };
         var output = new Option<string>("--out") { Description = "Output folder for checkpoints, metrics, plot and the final model.", DefaultValueFactory = _ => Path.Combine("runs", "default") };
@@ -49,7 +50,7 @@ internal static class TrainCommand
 
         var command = new Command("train", "Pre-train a Llama model (with no flags: the tiny preset on the embedded corpus, a few minutes on a CPU).")
         {
-            config, preset, data, valData, tokenizer, output, maxSteps, maxTokens, maxTime, batch, micro, seqLen, lr, minLr, warmup,
+            config, preset, data, dataWeights, valData, tokenizer, output, maxSteps, maxTokens, maxTime, batch, micro, seqLen, lr, minLr, warmup,
             weightDecay, gradClip, seed, checkpointEvery, keepLast, evalEvery, evalBatches, initFrom, resume, device, samples,
         };
         command.SetAction(parse =>
@@ -95,6 +96,7 @@ internal static class TrainCommand
                 {
                     Preset = presetName,
                     Data = Get(data) ?? [],
+                    DataWeights = Get(dataWeights),
                     ValidationData = Get(valData),
                     Tokenizer = Get(tokenizer),
                     Out = Get(output),

@@ -37,15 +37,16 @@ public sealed class TrainingRun(RunSettings settings, TrainOptions options, Text
         var tokenizer = LoadOrTrainTokenizer(outDir);
         var config = ModelConfig(tokenizer);
         options.Validate(config.MaxSeqLen);
-        var (train, validation) = OpenData(outDir, tokenizer, options.SeqLen);
-        using var trainData = train;
-        using var validationData = validation;
+        var (trainSources, validationData) = OpenData(outDir, tokenizer, options.SeqLen);
+        using var disposeValidation = validationData;
+        using var disposeTrain = new DisposeAll(trainSources);
         RunGuard.Save(outDir, settings, options);
 
         using var model = settings.InitFrom is null ? new LlamaForCausalLM(config, options.Seed) : HfCheckpoint.Load(settings.InitFrom);
         log.WriteLine($"model: {config} — {model.ParameterCount():N0} parameters");
-        log.WriteLine($"data: {trainData.TotalTokens:N0} training tokens in {trainData.Files.Count} files{(validationData is null ? "" : $", {validationData.TotalTokens:N0} validation tokens")}");
-        var loader = new PackedDataLoader(trainData, options.SeqLen, options.MicroBatchSize, (ulong)options.Seed);
+        log.WriteLine($"data: {trainSources.Sum(d => d.TotalTokens):N0} training tokens in {trainSources.Sum(d => d.Files.Count)} files from {trainSources.Count} source(s)" +
+                      (validationData is null ? "" : $", {validationData.TotalTokens:N0} validation tokens"));
+        var loader = new PackedDataLoader(trainSources, settings.DataWeights, options.SeqLen, options.MicroBatchSize, (ulong)options.Seed);
         var validationLoader = validationData is null ? null : new PackedDataLoader(validationData, options.SeqLen, options.MicroBatchSize, seed: 1);
         using var trainer = new Trainer(options, model, loader, validationLoader, checkpointDir);
 
@@ -118,26 +119,33 @@ public sealed class TrainingRun(RunSettings settings, TrainOptions options, Text
         return config with { BosTokenId = tokenizer.BosId, EosTokenId = tokenizer.EosId };
     }
 
-    private (PackedDataset Train, PackedDataset? Validation) OpenData(string outDir, LlamaTokenizer tokenizer, int seqLen)
+    private (IReadOnlyList<PackedDataset> Train, PackedDataset? Validation) OpenData(string outDir, LlamaTokenizer tokenizer, int seqLen)
     {
         if (settings.Data.Count == 0)
         {
             string dataDir = Path.Combine(outDir, "data");
             if (!Directory.Exists(dataDir) || Directory.GetFiles(dataDir, "*.bin").Length == 0)
                 PrepareEmbeddedCorpus(dataDir, tokenizer, seqLen);
-            return (PackedDataset.Open(Path.Combine(dataDir, "train_*.bin")), PackedDataset.Open(Path.Combine(dataDir, "validation_*.bin")));
+            return ([PackedDataset.Open(Path.Combine(dataDir, "train_*.bin"))], PackedDataset.Open(Path.Combine(dataDir, "validation_*.bin")));
         }
-        if (settings.Data.Count > 1)
-            throw new NotSupportedException("several --data sources: give them one at a time for now (weighted mixing is in the loader, not yet on the command line)");
-        string data = settings.Data[0];
-        bool folder = Directory.Exists(data);
-        var train = PackedDataset.Open(folder && Directory.GetFiles(data, "train_*.bin").Length > 0 ? Path.Combine(data, "train_*.bin") : data);
-        string? validationPattern = settings.ValidationData
-            ?? (folder && Directory.GetFiles(data, "validation_*.bin").Length > 0 ? Path.Combine(data, "validation_*.bin") : null);
-        foreach (var (dataset, what) in new[] { (train, "--data") })
-            if (dataset.BlockCount(seqLen + 1) == 0)
-                throw new InvalidDataException($"{data}: no block of {seqLen + 1} tokens fits in its files ({dataset.ChunkSize} tokens each); use a shorter sequence or larger chunks ({what})");
-        return (train, validationPattern is null ? null : PackedDataset.Open(validationPattern));
+        if (settings.DataWeights is { } weights && weights.Count != settings.Data.Count)
+            throw new ArgumentException($"--data-weights has {weights.Count} values for {settings.Data.Count} --data sources; expected one weight per source");
+        // A folder from `prepare` holds train_* and validation_* files: train on the first, validate on the second.
+        static bool Prepared(string path, string prefix) => Directory.Exists(path) && Directory.GetFiles(path, prefix + "_*.bin").Length > 0;
+        var train = new List<PackedDataset>();
+        try
+        {
+            foreach (string data in settings.Data)
+                train.Add(PackedDataset.Open(Prepared(data, "train") ? Path.Combine(data, "train_*.bin") : data));
+            string? validationPattern = settings.ValidationData
+                ?? (Prepared(settings.Data[0], "validation") ? Path.Combine(settings.Data[0], "validation_*.bin") : null);
+            return (train, validationPattern is null ? null : PackedDataset.Open(validationPattern));
+        }
+        catch
+        {
+            foreach (var d in train) d.Dispose();
+            throw;
+        }
     }
 
     private void PrepareEmbeddedCorpus(string dataDir, LlamaTokenizer tokenizer, int seqLen)
@@ -174,6 +182,14 @@ public sealed class TrainingRun(RunSettings settings, TrainOptions options, Text
                 text.Append(decoder.Append(id));
             text.Append(decoder.Flush());
             output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"sample {i + 1}: {text.ToString().ReplaceLineEndings(" ")}"));
+        }
+    }
+
+    private sealed class DisposeAll(IEnumerable<IDisposable> items) : IDisposable
+    {
+        public void Dispose()
+        {
+            foreach (var item in items) item.Dispose();
         }
     }
 }

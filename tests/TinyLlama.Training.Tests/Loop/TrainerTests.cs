@@ -112,4 +112,20 @@ public sealed class TrainerTests : IDisposable
         Assert.Equal(0.1, s.At(20), 12);
         Assert.True(s.At(10) > s.At(11));
     }
+
+    [Fact]
+    public void DivergingLoss_StopsNamingTheStep_AndLeavesTheLastCheckpointIntact()
+    {
+        var data = PackedDataset.Open(Path.Combine(_dir, "data"));
+        var options = Options with { Lr = 1e6, MinLr = 1e5, WarmupSteps = 0, CheckpointEvery = 1, MaxSteps = 50 };
+        var loader = new PackedDataLoader(data, options.SeqLen, options.MicroBatchSize, (ulong)options.Seed);
+        using var model = new LlamaForCausalLM(Config, seed: 1);
+        using var trainer = new Trainer(options, model, loader, null, Path.Combine(_dir, "nan", "checkpoints"));
+        var e = Assert.Throws<TrainingDivergedException>(() => trainer.Run());
+        Assert.Contains($"step {e.Step}", e.Message);
+        // Every checkpoint on disk is from a step before the one that diverged, and complete.
+        var kept = trainer.Checkpoints.List();
+        Assert.All(kept, c => Assert.True(c.Step < e.Step && File.Exists(Path.Combine(c.Path, "model.safetensors"))));
+        data.Dispose();
+    }
 }
