@@ -142,4 +142,19 @@ public sealed class TrainCommandTests : IDisposable
         Assert.Contains("600 tokens", r.Error);
         Assert.Contains("512", r.Error);
     }
+
+    [Fact]
+    public void ConfigFile_SetsOptions_AndFlagsWin()
+    {
+        string config = Path.Combine(_dir, "train.json");
+        File.WriteAllText(config, "{\"preset\": \"nano\", \"max-steps\": 2, \"seq-len\": 32, \"batch-size\": 2, \"samples\": 0, \"lr\": 0.005}");
+        string outDir = Path.Combine(_dir, "cfg");
+        var r = CliRunner.Run("train", "--config", config, "--out", outDir, "--max-steps", "3");
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Contains("3 steps of 2 × 32 tokens, lr 0.005", r.Error);
+        File.WriteAllText(config, "{\"lr\": \"fast\"}");
+        var bad = CliRunner.Run("train", "--config", config, "--out", Path.Combine(_dir, "cfg2"));
+        Assert.Equal(1, bad.ExitCode);
+        Assert.Contains("lr", bad.Error);
+    }
 }

@@ -63,7 +63,9 @@ internal static class TrainCommand
                 T Get<T>(Option<T> option)
                 {
                     string key = option.Name.TrimStart('-');
-                    if (parse.GetResult(option) is null && file[key] is JsonNode node)
+                    // A default value also leaves a (implicit) result; only a flag typed on the command line wins.
+                    bool typed = parse.GetResult(option) is { Implicit: false };
+                    if (!typed && file[key] is JsonNode node)
                     {
                         try { return node.GetValue<T>(); }
                         catch (Exception e) when (e is FormatException or InvalidOperationException)
@@ -96,7 +98,7 @@ internal static class TrainCommand
                 {
                     Preset = presetName,
                     Data = Get(data) ?? [],
-                    DataWeights = Get(dataWeights),
+                    DataWeights = Get(dataWeights) is { Length: > 0 } weights ? weights : null,
                     ValidationData = Get(valData),
                     Tokenizer = Get(tokenizer),
                     Out = Get(output),
