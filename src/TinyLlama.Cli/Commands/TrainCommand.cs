@@ -150,12 +150,10 @@ internal static class TrainCommand
     internal static TimeSpan ParseDuration(string text)
     {
         if (TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out var span) && text.Contains(':')) return span;
-        var total = TimeSpan.Zero;
         var match = System.Text.RegularExpressions.Regex.Match(text, @"^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?$");
         if (!match.Success || text.Length == 0)
             throw new FormatException($"--max-time '{text}': expected a duration such as 90s, 10m, 2h, 1h30m or hh:mm:ss");
         double Part(int i) => match.Groups[i].Success ? double.Parse(match.Groups[i].Value, CultureInfo.InvariantCulture) : 0;
-        total = TimeSpan.FromHours(Part(1)) + TimeSpan.FromMinutes(Part(2)) + TimeSpan.FromSeconds(Part(3));
-        return total;
+        return TimeSpan.FromHours(Part(1)) + TimeSpan.FromMinutes(Part(2)) + TimeSpan.FromSeconds(Part(3));
     }
 }

@@ -54,7 +54,7 @@ public sealed class LlamaForCausalLM : Module
 
     private Tensor Logits(Tensor h) => LmHead is not null ? LmHead.Forward(h) : h.MatMul(Model.EmbedTokens.Weight.Transpose());
 
-    public new void Dispose()
+    public override void Dispose()
     {
         base.Dispose();
         Rope.Dispose();

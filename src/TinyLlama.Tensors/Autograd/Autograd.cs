@@ -44,6 +44,7 @@ public static class Autograd
         if (root.GradFn is null)
         {
             AccumulateLeaf(root, seed);
+            seed.Dispose();
             return;
         }
 

@@ -89,7 +89,8 @@ public abstract class Module : IDisposable
         foreach (var p in Parameters()) p.ZeroGrad();
     }
 
-    public void Dispose()
+    /// <summary>Frees every parameter; a module that owns other buffers (tables, caches) overrides and calls base.</summary>
+    public virtual void Dispose()
     {
         foreach (var p in Parameters()) p.Dispose();
         GC.SuppressFinalize(this);
