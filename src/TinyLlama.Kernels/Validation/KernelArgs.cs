@@ -6,7 +6,11 @@ namespace TinyLlama.Kernels;
 /// </summary>
 internal static class KernelArgs
 {
-    public static void Length(string op, string name, int actual, long expected, string rule)
+    public static void Length(string op, string name, int actual, long expected, string rule) =>
+        Length(op, name, (long)actual, expected, rule);
+
+    /// <summary>The same check for GPU views, whose lengths are 64-bit.</summary>
+    public static void Length(string op, string name, long actual, long expected, string rule)
     {
         if (actual != expected)
             throw new ArgumentException($"{op}: {name} has {actual} elements, expected {rule} = {expected}", name);
