@@ -11,7 +11,7 @@ namespace TinyLlama.Kernels;
 /// error into every probability). loss_r = lse_r − logits_r[target_r]; rows whose target is ignoreIndex (−100 by
 /// convention) count for nothing; the mean is over the rows that are not ignored, 0 when every row is.
 /// <para>
-/// Forward kernel: one group of <see cref="CrossEntropyGpu.GroupSize"/> threads per row, one online pass over the
+/// Forward kernel: one group of <see cref="CrossEntropyGpu.GpuGroupSize"/> threads per row, one online pass over the
 /// vocab (running max and rescaled Σexp per thread, two independent pairs hand-unrolled; the group combines them with
 /// <see cref="GroupReduce.MaxSumExp"/>); thread 0 stores lse and the row loss. Traffic: the logits read once — 4 bytes
 /// per element in f32, 2 in bf16. Mean kernel: one group sums the row losses and counts the rows that are not ignored,
@@ -149,10 +149,11 @@ public static class CrossEntropyKernels
 public sealed class CrossEntropyGpu
 {
     /// <summary>Threads per row (vocab 32000: 62–63 elements a thread).</summary>
-    public const int GroupSize = 512;
+    public const int GpuGroupSize = 512;
 
-    /// <summary>Threads of the single group that takes the mean.</summary>
-    public const int MeanGroupSize = 256;
+    /// <summary>Threads per group of this launcher: <see cref="GpuGroupSize"/> on a GPU, fewer on the CPU accelerator (<see cref="GroupReduce.RowGroupSize"/>).</summary>
+    public int GroupSize { get; }
+
 
     readonly Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, int, int, int> forwardF32;
     readonly Action<AcceleratorStream, KernelConfig, ArrayView<ushort>, ArrayView<int>, ArrayView<float>, ArrayView<float>, int, int, int> forwardBf16;
@@ -162,9 +163,14 @@ public sealed class CrossEntropyGpu
     readonly Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int, int> backwardDeviceF32;
     readonly Action<AcceleratorStream, KernelConfig, ArrayView<ushort>, ArrayView<int>, ArrayView<float>, ArrayView<ushort>, ArrayView<float>, ArrayView<int>, int, int, int> backwardDeviceBf16;
 
-    public CrossEntropyGpu(Accelerator accelerator)
+    public CrossEntropyGpu(Accelerator accelerator) : this(accelerator, GroupReduce.RowGroupSize(accelerator, GpuGroupSize)) { }
+
+    /// <summary>A launcher with an explicit group size (a multiple of 32, at most 1024), e.g. to test the GPU shape on the CPU.</summary>
+    internal CrossEntropyGpu(Accelerator accelerator, int groupSize)
     {
         GroupReduce.RequireWarp32(accelerator, nameof(CrossEntropyGpu));
+        GroupReduce.RequireGroupSize(groupSize, nameof(CrossEntropyGpu));
+        GroupSize = groupSize;
         forwardF32 = accelerator.LoadKernel<ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, int, int, int>(
             CrossEntropyKernels.Forward<float, F32Element>);
         forwardBf16 = accelerator.LoadKernel<ArrayView<ushort>, ArrayView<int>, ArrayView<float>, ArrayView<float>, int, int, int>(
@@ -189,7 +195,7 @@ public sealed class CrossEntropyGpu
     {
         CheckForward(logits.Length, targets.Length, logSumExp.Length, rowLoss.Length, meanLoss.Length, count.Length, rows, vocab);
         if (rows > 0) forwardF32(stream, GpuLaunch.PerRow(rows, GroupSize), logits, targets, logSumExp, rowLoss, rows, vocab, ignoreIndex);
-        mean(stream, new KernelConfig(1, MeanGroupSize), rowLoss, targets, meanLoss, count, rows, ignoreIndex);
+        mean(stream, new KernelConfig(1, Math.Min(GroupSize, 256)), rowLoss, targets, meanLoss, count, rows, ignoreIndex);
     }
 
     /// <inheritdoc cref="Forward(AcceleratorStream, ArrayView{float}, ArrayView{int}, ArrayView{float}, ArrayView{float}, ArrayView{float}, ArrayView{int}, int, int, int)"/>
@@ -198,7 +204,7 @@ public sealed class CrossEntropyGpu
     {
         CheckForward(logits.Length, targets.Length, logSumExp.Length, rowLoss.Length, meanLoss.Length, count.Length, rows, vocab);
         if (rows > 0) forwardBf16(stream, GpuLaunch.PerRow(rows, GroupSize), logits, targets, logSumExp, rowLoss, rows, vocab, ignoreIndex);
-        mean(stream, new KernelConfig(1, MeanGroupSize), rowLoss, targets, meanLoss, count, rows, ignoreIndex);
+        mean(stream, new KernelConfig(1, Math.Min(GroupSize, 256)), rowLoss, targets, meanLoss, count, rows, ignoreIndex);
     }
 
     /// <summary>

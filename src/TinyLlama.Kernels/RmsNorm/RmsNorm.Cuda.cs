@@ -9,7 +9,7 @@ namespace TinyLlama.Kernels;
 /// backward keeps full precision whatever the storage (a bf16 invRms would cost 3 significant digits in dx).
 /// All arithmetic is f32.
 /// <para>
-/// Forward: one group of <see cref="RmsNormGpu.GroupSize"/> threads per row. Thread t reads columns t, t+256, …
+/// Forward: one group of <see cref="RmsNormGpu.GpuGroupSize"/> threads per row. Thread t reads columns t, t+256, …
 /// (coalesced), sums their squares (4 independent accumulators, hand-unrolled), the group all-reduces the sum
 /// (<see cref="GroupReduce.Sum"/>), s = 1/sqrt(Σx²/cols + eps), then a second pass writes y = x·s·w; thread 0 stores s.
 /// Traffic per element: x read twice (the second from L1/L2: a row is a few KB), y written once, w from cache —
@@ -136,7 +136,10 @@ public static class RmsNormKernels
 public sealed class RmsNormGpu
 {
     /// <summary>Threads per group (per row in forward).</summary>
-    public const int GroupSize = 256;
+    public const int GpuGroupSize = 256;
+
+    /// <summary>Threads per group of this launcher: <see cref="GpuGroupSize"/> on a GPU, fewer on the CPU accelerator (<see cref="GroupReduce.RowGroupSize"/>).</summary>
+    public int GroupSize { get; }
 
     readonly Accelerator accelerator;
     readonly Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float> forwardF32;
@@ -146,9 +149,14 @@ public sealed class RmsNormGpu
     readonly Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, int, int> accumulateF32;
     readonly Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<ushort>, int, int> accumulateBf16;
 
-    public RmsNormGpu(Accelerator accelerator)
+    public RmsNormGpu(Accelerator accelerator) : this(accelerator, GroupReduce.RowGroupSize(accelerator, GpuGroupSize)) { }
+
+    /// <summary>A launcher with an explicit group size (a multiple of 32, at most 1024), e.g. to test the GPU shape on the CPU.</summary>
+    internal RmsNormGpu(Accelerator accelerator, int groupSize)
     {
         GroupReduce.RequireWarp32(accelerator, nameof(RmsNormGpu));
+        GroupReduce.RequireGroupSize(groupSize, nameof(RmsNormGpu));
+        GroupSize = groupSize;
         this.accelerator = accelerator;
         forwardF32 = accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float>(
             RmsNormKernels.Forward<float, F32Element>);

@@ -94,6 +94,26 @@ internal static class GroupReduce
         return v;
     }
 
+    /// <summary>Threads per row-kernel group on the CPU accelerator: two warps, so the cross-warp step still runs.</summary>
+    public const int CpuGroupSize = 64;
+
+    /// <summary>
+    /// The group size a row launcher uses: <paramref name="gpuGroupSize"/> on a GPU, <see cref="CpuGroupSize"/> on the CPU
+    /// accelerator, which runs every simulated lane on an OS thread and pays for each barrier with thread switches.
+    /// The kernels read <c>Group.DimX</c>, so one body is right for any multiple of 32 up to 1024; the tests also run
+    /// each row kernel once at its GPU group size.
+    /// </summary>
+    public static int RowGroupSize(Accelerator accelerator, int gpuGroupSize) =>
+        accelerator.AcceleratorType == AcceleratorType.Cuda ? gpuGroupSize : CpuGroupSize;
+
+    /// <summary>Host check of a row kernel's group size: a multiple of the warp, at most 1024 (the scratch holds 32 warps).</summary>
+    public static void RequireGroupSize(int groupSize, string launcher)
+    {
+        if (groupSize <= 0 || groupSize % WarpSize != 0 || groupSize > 1024)
+            throw new ArgumentOutOfRangeException(nameof(groupSize), groupSize,
+                $"{launcher}: groupSize must be a multiple of {WarpSize} in [32, 1024], got {groupSize}");
+    }
+
     /// <summary>Host check before loading row-wise kernels: they assume warp 32.</summary>
     public static void RequireWarp32(Accelerator accelerator, string launcher)
     {

@@ -8,7 +8,7 @@ namespace TinyLlama.Kernels;
 /// in the storage type, f32 arithmetic. y = exp(x − M)/S with M the row max and S = Σ exp(x − M);
 /// backward dx = y ⊙ (dy − Σ dy ⊙ y).
 /// <para>
-/// Forward: one group of <see cref="SoftmaxGpu.GroupSize"/> threads per row, online (one read for the statistics):
+/// Forward: one group of <see cref="SoftmaxGpu.GpuGroupSize"/> threads per row, online (one read for the statistics):
 /// thread t keeps a running pair (m, s) over columns t, t+256, … (two independent pairs, hand-unrolled, for ILP; a
 /// new max rescales the sum), the group combines the pairs with shuffles and shared memory
 /// (<see cref="GroupReduce.MaxSumExp"/>), then a second pass writes y = exp(x − M)·(1/S). Traffic per element: x read
@@ -81,16 +81,24 @@ public static class SoftmaxKernels
 public sealed class SoftmaxGpu
 {
     /// <summary>Threads per row.</summary>
-    public const int GroupSize = 256;
+    public const int GpuGroupSize = 256;
+
+    /// <summary>Threads per group of this launcher: <see cref="GpuGroupSize"/> on a GPU, fewer on the CPU accelerator (<see cref="GroupReduce.RowGroupSize"/>).</summary>
+    public int GroupSize { get; }
 
     readonly Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, int, int> forwardF32;
     readonly Action<AcceleratorStream, KernelConfig, ArrayView<ushort>, ArrayView<ushort>, int, int> forwardBf16;
     readonly Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> backwardF32;
     readonly Action<AcceleratorStream, KernelConfig, ArrayView<ushort>, ArrayView<ushort>, ArrayView<ushort>, int, int> backwardBf16;
 
-    public SoftmaxGpu(Accelerator accelerator)
+    public SoftmaxGpu(Accelerator accelerator) : this(accelerator, GroupReduce.RowGroupSize(accelerator, GpuGroupSize)) { }
+
+    /// <summary>A launcher with an explicit group size (a multiple of 32, at most 1024), e.g. to test the GPU shape on the CPU.</summary>
+    internal SoftmaxGpu(Accelerator accelerator, int groupSize)
     {
         GroupReduce.RequireWarp32(accelerator, nameof(SoftmaxGpu));
+        GroupReduce.RequireGroupSize(groupSize, nameof(SoftmaxGpu));
+        GroupSize = groupSize;
         forwardF32 = accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, int, int>(SoftmaxKernels.Forward<float, F32Element>);
         forwardBf16 = accelerator.LoadKernel<ArrayView<ushort>, ArrayView<ushort>, int, int>(SoftmaxKernels.Forward<ushort, Bf16Element>);
         backwardF32 = accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(SoftmaxKernels.Backward<float, F32Element>);

@@ -8,15 +8,24 @@ public class RmsNormGpuTests(CpuAcceleratorFixture gpu)
 {
     const float Eps = 1e-5f;
 
-    // cols 1100 > 4·256 takes the unrolled loops; rows 5 > 2 groups makes backward walk rows with its grid stride.
+    // The launcher runs 64-thread groups on the CPU accelerator: cols 300 > 4·64 takes the unrolled loops; rows 5 > 2
+    // groups makes backward walk rows with its grid stride.
     [Theory]
     [InlineData(3, 37, false)]
     [InlineData(3, 37, true)]
     [InlineData(5, 70, false)]
     [InlineData(5, 70, true)]
-    [InlineData(2, 1100, false)]
-    [InlineData(2, 1100, true)]
-    public void ForwardAndBackwardMatchTheReference(int rows, int cols, bool bf16)
+    [InlineData(2, 300, false)]
+    [InlineData(2, 300, true)]
+    public void ForwardAndBackwardMatchTheReference(int rows, int cols, bool bf16) =>
+        Check(gpu.Kernels.Get<RmsNormGpu>(), rows, cols, bf16);
+
+    // The group size the GPU runs (256 threads, 8 warps in the reduction); 1100 > 4·256 takes the unrolled loop.
+    [Fact]
+    public void TheGpuGroupSizeMatchesTheReference() =>
+        Check(new RmsNormGpu(gpu.Accelerator, RmsNormGpu.GpuGroupSize), 3, 1100, bf16: false);
+
+    void Check(RmsNormGpu rms, int rows, int cols, bool bf16)
     {
         float[] x = Stored(RandomData.Array<float>(rows * cols, 1, 2), bf16);
         float[] w = Stored(RandomData.Array<float>(cols, 2), bf16);
@@ -28,7 +37,6 @@ public class RmsNormGpuTests(CpuAcceleratorFixture gpu)
         var (dxRef, dwRef) = (new double[rows * cols], ToDouble(dw0));
         RmsNorm.BackwardReference<double>(ToDouble(dy), ToDouble(x), ToDouble(w), invRef, dxRef, dwRef, rows, cols);
 
-        var rms = gpu.Kernels.Get<RmsNormGpu>();
         using var inv = gpu.Poisoned<float>(rows);
         using var scratch = gpu.Poisoned<float>((int)rms.BackwardScratchLength(rows, cols));
         float[] y, dx, dw;
