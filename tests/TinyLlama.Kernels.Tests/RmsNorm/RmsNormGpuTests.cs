@@ -71,6 +71,29 @@ public class RmsNormGpuTests(CpuAcceleratorFixture gpu)
         Close(dwRef, dw, bf16, reduction: true, "RmsNorm dWeight");
     }
 
+    // dWeight is summed from per-group partials in a fixed order, never with atomics: two runs agree bit for bit.
+    [Fact]
+    public void BackwardIsDeterministic()
+    {
+        const int rows = 7, cols = 45;
+        var rms = gpu.Kernels.Get<RmsNormGpu>();
+        using var x = gpu.Upload<float>(RandomData.Array<float>(rows * cols, 11));
+        using var w = gpu.Upload<float>(RandomData.Array<float>(cols, 12));
+        using var dy = gpu.Upload<float>(RandomData.Array<float>(rows * cols, 13));
+        using var y = gpu.Poisoned<float>(rows * cols);
+        using var inv = gpu.Poisoned<float>(rows);
+        using var dx = gpu.Poisoned<float>(rows * cols);
+        using var scratch = gpu.Poisoned<float>((int)rms.BackwardScratchLength(rows, cols));
+        rms.Forward(gpu.Stream, x.View, w.View, y.View, inv.View, rows, cols, Eps);
+        uint[] Run()
+        {
+            using var dw = gpu.Upload<float>(new float[cols]);
+            rms.Backward(gpu.Stream, dy.View, x.View, w.View, inv.View, dx.View, dw.View, scratch.View, rows, cols);
+            return gpu.Download(dw).Select(BitConverter.SingleToUInt32Bits).ToArray();
+        }
+        Assert.Equal(Run(), Run());
+    }
+
     [Fact]
     public void WrongLengthsAreRefusedBeforeLaunch()
     {
