@@ -1,5 +1,5 @@
 using TinyLlama.Kernels.Tests.Cuda;
-using static TinyLlama.Kernels.Tests.Cuda.GpuTestData;
+using static TinyLlama.Kernels.Tests.GpuTestData;
 
 namespace TinyLlama.Kernels.Tests;
 

@@ -1,4 +1,4 @@
-namespace TinyLlama.Kernels.Tests.Cuda;
+namespace TinyLlama.Kernels.Tests;
 
 /// <summary>
 /// Helpers for the GPU-kernel tests: inputs are drawn as f32, rounded to bf16 when the bf16 kernel is under test (so
