@@ -64,8 +64,7 @@ public sealed class BroadcastGpu
     readonly Action<AcceleratorStream, KernelConfig, ArrayView<ushort>, ArrayView<ushort>, ArrayView<ushort>, BroadcastLayout, int> binaryBf16;
     readonly Action<AcceleratorStream, KernelConfig, ArrayView<float>, StridedLayout, StridedLayout, int, ArrayView<float>> sumF32;
     readonly Action<AcceleratorStream, KernelConfig, ArrayView<ushort>, StridedLayout, StridedLayout, int, ArrayView<ushort>> sumBf16;
-    readonly StridedCopyGpu copy;
-    readonly ReduceGpu reduce;
+    readonly Lazy<ReduceGpu> reduce;
 
     public BroadcastGpu(Accelerator accelerator)
     {
@@ -78,8 +77,7 @@ public sealed class BroadcastGpu
             BroadcastKernels.SumToShape<float, F32Element>);
         sumBf16 = accelerator.LoadKernel<ArrayView<ushort>, StridedLayout, StridedLayout, int, ArrayView<ushort>>(
             BroadcastKernels.SumToShape<ushort, Bf16Element>);
-        copy = new StridedCopyGpu(accelerator);
-        reduce = new ReduceGpu(accelerator);
+        reduce = new(() => new ReduceGpu(accelerator));
     }
 
     /// <summary>output = a ∘ b with NumPy broadcasting of the contiguous operands' shapes.</summary>
@@ -108,9 +106,9 @@ public sealed class BroadcastGpu
         var plan = Plan(dOut.Length, outShape, dTarget.Length, targetShape);
         switch (plan.Route)
         {
-            case Route.Copy: copy.Copy(stream, dOut, StridedLayout.Contiguous([(int)dOut.Length]), dTarget); break;
-            case Route.All: reduce.All(stream, dOut, dTarget, ReduceOp.Sum); break;
-            case Route.Rows: reduce.Rows(stream, dOut, dTarget, plan.ReducedCount, ReduceOp.Sum); break;
+            case Route.Copy: dOut.CopyTo(stream, dTarget); break;
+            case Route.All: reduce.Value.All(stream, dOut, dTarget, ReduceOp.Sum); break;
+            case Route.Rows: reduce.Value.Rows(stream, dOut, dTarget, plan.ReducedCount, ReduceOp.Sum); break;
             default: sumF32(stream, GpuLaunch.Elementwise(accelerator, dTarget.Length), dOut, plan.Kept, plan.Reduced, plan.ReducedCount, dTarget); break;
         }
     }
@@ -120,9 +118,9 @@ public sealed class BroadcastGpu
         var plan = Plan(dOut.Length, outShape, dTarget.Length, targetShape);
         switch (plan.Route)
         {
-            case Route.Copy: copy.Copy(stream, dOut, StridedLayout.Contiguous([(int)dOut.Length]), dTarget); break;
-            case Route.All: reduce.All(stream, dOut, dTarget, ReduceOp.Sum); break;
-            case Route.Rows: reduce.Rows(stream, dOut, dTarget, plan.ReducedCount, ReduceOp.Sum); break;
+            case Route.Copy: dOut.CopyTo(stream, dTarget); break;
+            case Route.All: reduce.Value.All(stream, dOut, dTarget, ReduceOp.Sum); break;
+            case Route.Rows: reduce.Value.Rows(stream, dOut, dTarget, plan.ReducedCount, ReduceOp.Sum); break;
             default: sumBf16(stream, GpuLaunch.Elementwise(accelerator, dTarget.Length), dOut, plan.Kept, plan.Reduced, plan.ReducedCount, dTarget); break;
         }
     }

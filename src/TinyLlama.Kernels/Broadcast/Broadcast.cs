@@ -163,8 +163,13 @@ public static partial class Broadcast
 
     internal static void CheckSumToShape(string op, long dOut, ReadOnlySpan<int> outShape, long dTarget, ReadOnlySpan<int> targetShape)
     {
-        int[] shape = Shape(targetShape, outShape);
-        if (!shape.AsSpan().SequenceEqual(outShape))
+        bool fits = targetShape.Length >= 1 && targetShape.Length <= outShape.Length && outShape.Length <= StridedLayout.MaxRank;
+        for (int k = 0; fits && k < targetShape.Length; k++)
+        {
+            int t = targetShape[k], o = outShape[outShape.Length - targetShape.Length + k];
+            fits = o >= 1 && (t == o || t == 1);
+        }
+        if (!fits)
             throw new ArgumentException($"{op}: targetShape ({string.Join(",", targetShape.ToArray())}) does not broadcast to outShape ({string.Join(",", outShape.ToArray())})", nameof(targetShape));
         KernelArgs.Length(op, "dOut", dOut, Count(outShape), "product of outShape");
         KernelArgs.Length(op, "dTarget", dTarget, Count(targetShape), "product of targetShape");

@@ -12,9 +12,6 @@ namespace TinyLlama.Kernels;
 /// </summary>
 public static class EmbeddingKernels
 {
-    /// <summary>Threads per group: the group strides over the channels of a row.</summary>
-    public const int GroupSize = 256;
-
     /// <summary>
     /// output[i, c] = table[ids[i], c]. Layout: one group per row (grid-stride over rows), the threads stride over the
     /// channels, so a warp reads and writes 32 consecutive elements. Traffic per element: sizeof(T) read +
@@ -77,6 +74,7 @@ public static class EmbeddingKernels
 public sealed class EmbeddingGpu
 {
     readonly Accelerator accelerator;
+    readonly int groupSize;
     readonly Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int> forwardF32;
     readonly Action<AcceleratorStream, KernelConfig, ArrayView<ushort>, ArrayView<int>, ArrayView<ushort>, int, int> forwardBf16;
     readonly Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int> backwardF32;
@@ -86,6 +84,7 @@ public sealed class EmbeddingGpu
     public EmbeddingGpu(Accelerator accelerator)
     {
         this.accelerator = accelerator;
+        groupSize = GroupReduce.GroupSize(accelerator);
         forwardF32 = accelerator.LoadKernel<ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int>(
             EmbeddingKernels.Forward<float, F32Element>);
         forwardBf16 = accelerator.LoadKernel<ArrayView<ushort>, ArrayView<int>, ArrayView<ushort>, int, int>(
@@ -143,7 +142,7 @@ public sealed class EmbeddingGpu
     /// <summary>Partitions of the backward: enough groups to fill the device (2 on the CPU accelerator, so tests cover p &gt; 0), at most 64.</summary>
     public int BackwardPartitions(int channels)
     {
-        int blocks = (channels + EmbeddingKernels.GroupSize - 1) / EmbeddingKernels.GroupSize;
+        int blocks = (channels + groupSize - 1) / groupSize;
         int target = GpuLaunch.Elementwise(accelerator, long.MaxValue / 2).GridDim.X;
         return Math.Clamp(target / blocks, accelerator.AcceleratorType == AcceleratorType.Cuda ? 1 : 2, 64);
     }
@@ -151,14 +150,14 @@ public sealed class EmbeddingGpu
     (KernelConfig, int) BackwardConfig(int channels)
     {
         int partitions = BackwardPartitions(channels);
-        int blocks = (channels + EmbeddingKernels.GroupSize - 1) / EmbeddingKernels.GroupSize;
-        return (new KernelConfig(blocks * partitions, EmbeddingKernels.GroupSize), partitions);
+        int blocks = (channels + groupSize - 1) / groupSize;
+        return (new KernelConfig(blocks * partitions, groupSize), partitions);
     }
 
     KernelConfig ForwardConfig(long rows)
     {
         int cap = accelerator.AcceleratorType == AcceleratorType.Cuda ? 65535 : 2;
-        return new KernelConfig((int)Math.Min(rows, cap), EmbeddingKernels.GroupSize);
+        return new KernelConfig((int)Math.Min(rows, cap), groupSize);
     }
 
     /// <summary>Lengths and sizes; returns false when there is nothing to do (no ids).</summary>

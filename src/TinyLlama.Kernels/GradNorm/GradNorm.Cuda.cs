@@ -65,11 +65,13 @@ public sealed class GradNormGpu
     readonly Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>> scaleF32;
     readonly Action<AcceleratorStream, KernelConfig, ArrayView<ushort>, ArrayView<float>> scaleBf16;
     readonly Accelerator accelerator;
+    readonly int groupSize;
 
     public GradNormGpu(Accelerator accelerator)
     {
         this.accelerator = accelerator;
         PartialsPerBuffer = GpuLaunch.Elementwise(accelerator, long.MaxValue / 2).GridDim.X;
+        groupSize = GroupReduce.GroupSize(accelerator);
         partialF32 = accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, int>(ReduceKernels.Partial<float, F32Element>);
         partialBf16 = accelerator.LoadKernel<ArrayView<ushort>, ArrayView<float>, int>(ReduceKernels.Partial<ushort, Bf16Element>);
         normAndScale = accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, float>(GradNormKernels.NormAndScale);
@@ -95,7 +97,7 @@ public sealed class GradNormGpu
         KernelArgs.AtLeast(op, "partials", (int)Math.Min(partials.Length, int.MaxValue), (long)buffers * PartialsPerBuffer, "buffers·PartialsPerBuffer");
         KernelArgs.Length(op, "result", result.Length, 2, "2 (norm, clip factor)");
         if (float.IsNaN(maxNorm)) throw new ArgumentOutOfRangeException(nameof(maxNorm), $"{op}: maxNorm is NaN");
-        normAndScale(stream, new KernelConfig(1, ReduceKernels.GroupSize), partials.SubView(0, (long)buffers * PartialsPerBuffer), result, maxNorm);
+        normAndScale(stream, new KernelConfig(1, groupSize), partials.SubView(0, (long)buffers * PartialsPerBuffer), result, maxNorm);
     }
 
     /// <summary>grad ← grad·result[1] (a no-op pass when the factor is 1).</summary>
@@ -133,7 +135,7 @@ public sealed class GradNormGpu
         foreach (var g in bf16Grads) Scale(stream, g, result);
     }
 
-    KernelConfig PartialConfig => new(PartialsPerBuffer, ReduceKernels.GroupSize);
+    KernelConfig PartialConfig => new(PartialsPerBuffer, groupSize);
 
     ArrayView<float> Slot(ArrayView<float> partials, int slot)
     {

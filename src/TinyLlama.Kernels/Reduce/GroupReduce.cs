@@ -1,4 +1,5 @@
 using ILGPU;
+using ILGPU.Runtime;
 
 namespace TinyLlama.Kernels;
 
@@ -10,6 +11,12 @@ namespace TinyLlama.Kernels;
 /// </summary>
 public static class GroupReduce
 {
+    /// <summary>
+    /// Threads per group for the row-wise and reduction kernels: 256 on a GPU; 64 (two warps, so the cross-warp path
+    /// still runs) on the CPU accelerator, where every simulated lane is an OS thread and barriers are expensive.
+    /// </summary>
+    public static int GroupSize(Accelerator accelerator) => accelerator.AcceleratorType == AcceleratorType.Cuda ? 256 : 64;
+
     /// <summary>Butterfly sum over the 32 lanes of a warp, hand-unrolled: every lane ends with the total.</summary>
     public static float WarpSum(float value)
     {

@@ -15,9 +15,6 @@ public static class ReduceKernels
     /// <summary>Σ x², for the gradient norm (partials only).</summary>
     public const int OpSumOfSquares = 3;
 
-    /// <summary>Threads per group of the row-wise and final kernels.</summary>
-    public const int GroupSize = 256;
-
     /// <summary>
     /// y[r] = op_c x[r, c] over the last dimension. Layout: one group per row (grid-stride over rows), the group's
     /// threads stride over the columns (coalesced), each keeps one f32 accumulator, then a warp butterfly and a
@@ -108,6 +105,7 @@ public sealed class ReduceGpu
 {
     readonly Accelerator accelerator;
     readonly MemoryBuffer1D<float, Stride1D.Dense> scratch;
+    readonly int groupSize;
     readonly Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, int, int> rowsF32;
     readonly Action<AcceleratorStream, KernelConfig, ArrayView<ushort>, ArrayView<ushort>, int, int> rowsBf16;
     readonly Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, int> partialF32;
@@ -119,6 +117,7 @@ public sealed class ReduceGpu
     {
         this.accelerator = accelerator;
         PartialCount = GpuLaunch.Elementwise(accelerator, long.MaxValue / 2).GridDim.X;
+        groupSize = GroupReduce.GroupSize(accelerator);
         scratch = accelerator.Allocate1D<float>(PartialCount);
         rowsF32 = accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, int, int>(ReduceKernels.Rows<float, F32Element>);
         rowsBf16 = accelerator.LoadKernel<ArrayView<ushort>, ArrayView<ushort>, int, int>(ReduceKernels.Rows<ushort, Bf16Element>);
@@ -148,20 +147,20 @@ public sealed class ReduceGpu
     public void All(AcceleratorStream stream, ArrayView<float> input, ArrayView<float> output, ReduceOp op)
     {
         CheckAll(output.Length, op);
-        partialF32(stream, new KernelConfig(PartialCount, ReduceKernels.GroupSize), input, scratch.View, PartialOp(op));
-        finalF32(stream, new KernelConfig(1, ReduceKernels.GroupSize), scratch.View, output, (int)op, input.Length);
+        partialF32(stream, new KernelConfig(PartialCount, groupSize), input, scratch.View, PartialOp(op));
+        finalF32(stream, new KernelConfig(1, groupSize), scratch.View, output, (int)op, input.Length);
     }
 
     public void All(AcceleratorStream stream, ArrayView<ushort> input, ArrayView<ushort> output, ReduceOp op)
     {
         CheckAll(output.Length, op);
-        partialBf16(stream, new KernelConfig(PartialCount, ReduceKernels.GroupSize), input, scratch.View, PartialOp(op));
-        finalBf16(stream, new KernelConfig(1, ReduceKernels.GroupSize), scratch.View, output, (int)op, input.Length);
+        partialBf16(stream, new KernelConfig(PartialCount, groupSize), input, scratch.View, PartialOp(op));
+        finalBf16(stream, new KernelConfig(1, groupSize), scratch.View, output, (int)op, input.Length);
     }
 
     static int PartialOp(ReduceOp op) => op == ReduceOp.Max ? ReduceKernels.OpMax : ReduceKernels.OpSum;
 
-    KernelConfig RowConfig(long rows) => GpuLaunch.PerRow((int)rows, ReduceKernels.GroupSize);
+    KernelConfig RowConfig(long rows) => GpuLaunch.PerRow((int)Math.Min(rows, 65535), groupSize);
 
     static bool CheckRows(long input, long output, int cols, ReduceOp op)
     {
