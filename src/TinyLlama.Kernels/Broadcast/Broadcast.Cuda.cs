@@ -96,6 +96,36 @@ public sealed class BroadcastGpu
     }
 
     /// <summary>
+    /// output = a ∘ b where the operands are strided views (<paramref name="aView"/>, <paramref name="bView"/>: shape,
+    /// strides, offset in their buffers), NumPy-broadcast against each other; the output is contiguous.
+    /// </summary>
+    public void Binary(AcceleratorStream stream, ArrayView<float> a, StridedLayout aView, ArrayView<float> b, StridedLayout bView,
+        ArrayView<float> output, BinaryOp op)
+    {
+        var layout = CheckBinary(a.Length, aView, b.Length, bView, output.Length, op);
+        if (output.Length > 0) binaryF32(stream, GpuLaunch.Elementwise(accelerator, output.Length), a, b, output, layout, (int)op);
+    }
+
+    public void Binary(AcceleratorStream stream, ArrayView<ushort> a, StridedLayout aView, ArrayView<ushort> b, StridedLayout bView,
+        ArrayView<ushort> output, BinaryOp op)
+    {
+        var layout = CheckBinary(a.Length, aView, b.Length, bView, output.Length, op);
+        if (output.Length > 0) binaryBf16(stream, GpuLaunch.Elementwise(accelerator, output.Length), a, b, output, layout, (int)op);
+    }
+
+    static BroadcastLayout CheckBinary(long a, StridedLayout aView, long b, StridedLayout bView, long output, BinaryOp op)
+    {
+        const string name = "BroadcastGpu.Binary";
+        if (op is not (BinaryOp.Add or BinaryOp.Mul))
+            throw new ArgumentOutOfRangeException(nameof(op), op, $"{name}: op {op} is not Add or Mul");
+        aView.CheckInside(name, "aView", a);
+        bView.CheckInside(name, "bView", b);
+        var layout = Broadcast.Layout(aView, bView);
+        KernelArgs.Length(name, "output", output, Broadcast.Count(Broadcast.Shape(aView.Shape, bView.Shape)), "product of the broadcast shape");
+        return layout;
+    }
+
+    /// <summary>
     /// The backward of broadcasting a tensor of <paramref name="targetShape"/> to <paramref name="outShape"/>: dTarget =
     /// dOut summed over the broadcast axes (overwrites dTarget). Routed by shape: equal shapes copy; a scalar target
     /// is the two-pass full sum; reduced axes that are all innermost are the row reduction; anything else runs

@@ -10,13 +10,15 @@ public enum BinaryOp
 /// <summary>
 /// The index map of a broadcast binary op as an unmanaged struct a kernel takes by value: the output shape
 /// right-aligned in D0..D5 (D5 innermost; unused leading dims are 1) and, per operand, the stride of each output
-/// axis in that operand (0 where the operand is broadcast along it). Dense = 1 when both operands have exactly the
-/// output's shape, so element i of each is element i of the output and no index arithmetic is needed.
+/// axis in that operand (0 where the operand is broadcast along it), and each operand's element offset (for
+/// non-contiguous operand views: slices, permutations). Dense = 1 when both operands are contiguous with exactly the
+/// output's shape and no offset, so element i of each is element i of the output and no index arithmetic is needed.
 /// </summary>
 public struct BroadcastLayout
 {
     public int Rank;
     public int Dense;
+    public int AOffset, BOffset;
     public int D0, D1, D2, D3, D4, D5;
     public int A0, A1, A2, A3, A4, A5;
     public int B0, B1, B2, B3, B4, B5;
@@ -34,7 +36,7 @@ public struct BroadcastLayout
         var p = new Pair();
         if (l.Dense != 0) { p.A = linear; p.B = linear; return p; }
         int r = linear, q, c;
-        q = r / l.D5; c = r - q * l.D5; p.A = c * l.A5; p.B = c * l.B5; r = q;
+        q = r / l.D5; c = r - q * l.D5; p.A = l.AOffset + c * l.A5; p.B = l.BOffset + c * l.B5; r = q;
         if (l.Rank > 1) { q = r / l.D4; c = r - q * l.D4; p.A += c * l.A4; p.B += c * l.B4; r = q; }
         if (l.Rank > 2) { q = r / l.D3; c = r - q * l.D3; p.A += c * l.A3; p.B += c * l.B3; r = q; }
         if (l.Rank > 3) { q = r / l.D2; c = r - q * l.D2; p.A += c * l.A2; p.B += c * l.B2; r = q; }
@@ -84,6 +86,31 @@ public static partial class Broadcast
         Span<int> d = stackalloc int[6], sa = stackalloc int[6], sb = stackalloc int[6];
         d.Fill(1);
         for (int k = 0; k < shape.Length; k++) { d[pad + k] = shape[k]; sa[pad + k] = aStrides[k]; sb[pad + k] = bStrides[k]; }
+        (l.D0, l.D1, l.D2, l.D3, l.D4, l.D5) = (d[0], d[1], d[2], d[3], d[4], d[5]);
+        (l.A0, l.A1, l.A2, l.A3, l.A4, l.A5) = (sa[0], sa[1], sa[2], sa[3], sa[4], sa[5]);
+        (l.B0, l.B1, l.B2, l.B3, l.B4, l.B5) = (sb[0], sb[1], sb[2], sb[3], sb[4], sb[5]);
+        return l;
+    }
+
+    /// <summary>
+    /// The kernel's index map for operands that are strided views (shape, strides, offset) of their buffers: the
+    /// broadcast shape comes from the views' shapes, and an operand's stride along an axis where it has size 1 is 0.
+    /// </summary>
+    public static BroadcastLayout Layout(StridedLayout a, StridedLayout b)
+    {
+        int[] aShape = a.Shape, bShape = b.Shape, aOwn = a.Strides, bOwn = b.Strides;
+        int[] shape = Shape(aShape, bShape);
+        if (Count(shape) > int.MaxValue) throw new ArgumentOutOfRangeException(nameof(a), "Broadcast: more than int.MaxValue output elements");
+        var l = new BroadcastLayout { Rank = shape.Length, AOffset = a.Offset, BOffset = b.Offset };
+        int pad = StridedLayout.MaxRank - shape.Length, padA = shape.Length - aShape.Length, padB = shape.Length - bShape.Length;
+        Span<int> d = stackalloc int[6], sa = stackalloc int[6], sb = stackalloc int[6];
+        d.Fill(1);
+        for (int k = 0; k < shape.Length; k++)
+        {
+            d[pad + k] = shape[k];
+            if (k >= padA && aShape[k - padA] != 1) sa[pad + k] = aOwn[k - padA];
+            if (k >= padB && bShape[k - padB] != 1) sb[pad + k] = bOwn[k - padB];
+        }
         (l.D0, l.D1, l.D2, l.D3, l.D4, l.D5) = (d[0], d[1], d[2], d[3], d[4], d[5]);
         (l.A0, l.A1, l.A2, l.A3, l.A4, l.A5) = (sa[0], sa[1], sa[2], sa[3], sa[4], sa[5]);
         (l.B0, l.B1, l.B2, l.B3, l.B4, l.B5) = (sb[0], sb[1], sb[2], sb[3], sb[4], sb[5]);

@@ -75,3 +75,46 @@ public class BroadcastGpuTests(CpuAcceleratorFixture gpu)
         Assert.Contains("targetShape", e4.Message);
     }
 }
+
+[Collection(CpuAcceleratorCollection.Name)]
+public class BroadcastStridedGpuTests(CpuAcceleratorFixture gpu)
+{
+    [Fact]
+    public void NonContiguousOperandViewsMatchTheReferenceOnMaterialisedViews()
+    {
+        // a: the transpose of a (5, 4) buffer viewed as (4, 5), offset into a larger buffer; b: every other element of a row.
+        float[] aBuffer = RandomData.Array<float>(3 + 20, 1);
+        float[] bBuffer = RandomData.Array<float>(11, 2);
+        var aView = StridedLayout.Create([3, 1, 4, 5], [0, 0, 1, 4], 3); // (3,1,4,5) with a broadcast leading axis
+        var bView = StridedLayout.Create([5], [2], 1);
+        float[] a = new float[(int)aView.Count], b = new float[(int)bView.Count];
+        StridedCopy.CopyReference<float>(aBuffer, aView, a);
+        StridedCopy.CopyReference<float>(bBuffer, bView, b);
+        var broadcast = gpu.Kernels.Get<BroadcastGpu>();
+        using var ga = gpu.Upload<float>(aBuffer);
+        using var gb = gpu.Upload<float>(bBuffer);
+        var (a16Bits, a16Buffer) = Bf16Data.Array(aBuffer.Length, 3);
+        var (b16Bits, b16Buffer) = Bf16Data.Array(bBuffer.Length, 4);
+        float[] a16 = new float[a.Length], b16 = new float[b.Length];
+        StridedCopy.CopyReference<float>(a16Buffer, aView, a16);
+        StridedCopy.CopyReference<float>(b16Buffer, bView, b16);
+        using var ga16 = gpu.Upload<ushort>(a16Bits);
+        using var gb16 = gpu.Upload<ushort>(b16Bits);
+        foreach (var op in new[] { BinaryOp.Add, BinaryOp.Mul })
+        {
+            var expected = new float[3 * 4 * 5];
+            Broadcast.BinaryReference(a, aView.Shape, b, bView.Shape, expected, op);
+            using var output = gpu.Poisoned<float>(expected.Length);
+            broadcast.Binary(gpu.Stream, ga.View, aView, gb.View, bView, output.View, op);
+            AssertClose.All<float>(expected, gpu.Download(output), AssertClose.Elementwise<float>(), $"strided f32 {op}");
+
+            Broadcast.BinaryReference(a16, aView.Shape, b16, bView.Shape, expected, op);
+            using var output16 = gpu.Poisoned<ushort>(expected.Length);
+            broadcast.Binary(gpu.Stream, ga16.View, aView, gb16.View, bView, output16.View, op);
+            AssertClose.All<float>(expected, Bf16Data.Widen(gpu.Download(output16)), Bf16Data.Tolerance, $"strided bf16 {op}");
+        }
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() =>
+            broadcast.Binary(gpu.Stream, ga.View, aView, gb.View, StridedLayout.Create([5], [3], 1), ga.View, BinaryOp.Add));
+        Assert.Contains("bView reaches", e.Message);
+    }
+}
