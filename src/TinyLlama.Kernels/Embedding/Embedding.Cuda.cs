@@ -26,10 +26,18 @@ public static class EmbeddingKernels
         for (int row = Grid.IdxX; row < n; row += Grid.DimX)
         {
             int id = ids[row];
-            bool inRange = (uint)id < (uint)vocab;
-            long src = (long)id * channels, dst = (long)row * channels;
-            for (int c = Group.IdxX; c < channels; c += Group.DimX)
-                output[dst + c] = inRange ? table[src + c] : default(TElement).Narrow(float.NaN);
+            long dst = (long)row * channels;
+            // Two loops rather than a select, so no load from the table is ever issued for a bad id.
+            if ((uint)id < (uint)vocab)
+            {
+                long src = (long)id * channels;
+                for (int c = Group.IdxX; c < channels; c += Group.DimX) output[dst + c] = table[src + c];
+            }
+            else
+            {
+                T nan = default(TElement).Narrow(float.NaN);
+                for (int c = Group.IdxX; c < channels; c += Group.DimX) output[dst + c] = nan;
+            }
         }
     }
 
