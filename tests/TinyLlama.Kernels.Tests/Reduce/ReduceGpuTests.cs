@@ -6,14 +6,12 @@ namespace TinyLlama.Kernels.Tests;
 public class ReduceGpuTests(CpuAcceleratorFixture gpu)
 {
     [Theory]
-    [InlineData(ReduceOp.Sum, 1003)]
-    [InlineData(ReduceOp.Mean, 1003)]
+    [InlineData(ReduceOp.Mean, 1003)] // more columns than a group (Mean is Sum, then a division)
     [InlineData(ReduceOp.Max, 1003)]
     [InlineData(ReduceOp.Sum, 3)] // fewer columns than a warp
-    [InlineData(ReduceOp.Max, 3)]
     public void RowsF32AndBf16MatchTheReference(ReduceOp op, int cols)
     {
-        const int rows = 5;
+        const int rows = 3;
         float[] x = RandomData.Array<float>(rows * cols, 1 + cols);
         var expected = new float[rows];
         Reduce.RowsReference(x, expected, cols, op);
