@@ -44,6 +44,34 @@ public class GradNormGpuTests(CpuAcceleratorFixture gpu)
     }
 
     [Fact]
+    public void ClipFactorFedToAdamWMatchesClipThenStep()
+    {
+        const float maxNorm = 0.25f, lr = 1e-3f, beta1 = 0.9f, beta2 = 0.95f, eps = 1e-8f, wd = 0.1f;
+        const int step = 2, n = 301;
+        float[] p = RandomData.Array<float>(n, 20), g = RandomData.Array<float>(n, 21);
+        float[] m = RandomData.Array<float>(n, 22, 0.1), v = RandomData.Array<float>(n, 23, 0.01).Select(Math.Abs).ToArray();
+        var clipped = new List<float[]> { (float[])g.Clone() };
+        GradNorm.ClipReference(clipped, maxNorm);
+        float[] ep = (float[])p.Clone(), em = (float[])m.Clone(), ev = (float[])v.Clone();
+        Kernels.AdamW.StepReference(ep, clipped[0], em, ev, lr, beta1, beta2, eps, wd, step);
+
+        var norms = gpu.Kernels.Get<GradNormGpu>();
+        using var bp = gpu.Upload<float>(p);
+        using var bg = gpu.Upload<float>(g);
+        using var bm = gpu.Upload<float>(m);
+        using var bv = gpu.Upload<float>(v);
+        using var partials = gpu.Poisoned<float>(norms.PartialsPerBuffer);
+        using var result = gpu.Poisoned<float>(2);
+        norms.Clip(gpu.Stream, [bg.View], [], partials.View, result.View, maxNorm, applyScale: false);
+        gpu.Kernels.Get<AdamWGpu>().Step(gpu.Stream, bp.View, bg.View, bm.View, bv.View, lr, beta1, beta2, eps, wd, step,
+            gradScale: result.View.SubView(1, 1));
+        Assert.Equal(g, gpu.Download(bg)); // the gradients were never rewritten
+        AssertClose.All<float>(ep, gpu.Download(bp), AssertClose.Reduction<float>(), "param after clip + step");
+        AssertClose.All<float>(em, gpu.Download(bm), AssertClose.Reduction<float>(), "m after clip + step");
+        AssertClose.All<float>(ev, gpu.Download(bv), AssertClose.Reduction<float>(), "v after clip + step");
+    }
+
+    [Fact]
     public void BadArgumentsAreRefusedBeforeLaunch()
     {
         var norms = gpu.Kernels.Get<GradNormGpu>();
