@@ -30,18 +30,23 @@ public struct BroadcastLayout
         public int B;
     }
 
-    /// <summary>Device side: the offsets in a and b of output element <paramref name="linear"/> (row-major), hand-unrolled.</summary>
+    /// <summary>Device side: the offsets in a and b of output element <paramref name="linear"/> (row-major), hand-unrolled: rank r costs r − 1 divisions.</summary>
     public static Pair Offsets(BroadcastLayout l, int linear)
     {
         var p = new Pair();
         if (l.Dense != 0) { p.A = linear; p.B = linear; return p; }
         int r = linear, q, c;
+        if (l.Rank == 1) { p.A = l.AOffset + r * l.A5; p.B = l.BOffset + r * l.B5; return p; }
         q = r / l.D5; c = r - q * l.D5; p.A = l.AOffset + c * l.A5; p.B = l.BOffset + c * l.B5; r = q;
-        if (l.Rank > 1) { q = r / l.D4; c = r - q * l.D4; p.A += c * l.A4; p.B += c * l.B4; r = q; }
-        if (l.Rank > 2) { q = r / l.D3; c = r - q * l.D3; p.A += c * l.A3; p.B += c * l.B3; r = q; }
-        if (l.Rank > 3) { q = r / l.D2; c = r - q * l.D2; p.A += c * l.A2; p.B += c * l.B2; r = q; }
-        if (l.Rank > 4) { q = r / l.D1; c = r - q * l.D1; p.A += c * l.A1; p.B += c * l.B1; r = q; }
-        if (l.Rank > 5) { p.A += r * l.A0; p.B += r * l.B0; }
+        if (l.Rank == 2) { p.A += r * l.A4; p.B += r * l.B4; return p; }
+        q = r / l.D4; c = r - q * l.D4; p.A += c * l.A4; p.B += c * l.B4; r = q;
+        if (l.Rank == 3) { p.A += r * l.A3; p.B += r * l.B3; return p; }
+        q = r / l.D3; c = r - q * l.D3; p.A += c * l.A3; p.B += c * l.B3; r = q;
+        if (l.Rank == 4) { p.A += r * l.A2; p.B += r * l.B2; return p; }
+        q = r / l.D2; c = r - q * l.D2; p.A += c * l.A2; p.B += c * l.B2; r = q;
+        if (l.Rank == 5) { p.A += r * l.A1; p.B += r * l.B1; return p; }
+        q = r / l.D1; c = r - q * l.D1; p.A += c * l.A1; p.B += c * l.B1; r = q;
+        p.A += r * l.A0; p.B += r * l.B0;
         return p;
     }
 }

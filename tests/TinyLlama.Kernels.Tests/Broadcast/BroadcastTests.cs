@@ -11,6 +11,8 @@ public class BroadcastTests
         { [5, 1], [1, 6] },            // both broadcast
         { [2, 1, 3, 1, 2, 3], [3, 2, 1] }, // six dimensions
         { [4, 1, 3], [4, 2, 3] },
+        { [5], [1] },                  // rank 1
+        { [2, 1, 3, 1, 2], [1, 3, 4, 1] }, // rank 5
     };
 
     [Theory, MemberData(nameof(Cases))]
