@@ -16,6 +16,13 @@ public sealed class FlashAttentionGpu(Accelerator accelerator)
 
     readonly Dictionary<(Type, int), object> variants = new();
     readonly Lock gate = new();
+    Action<AcceleratorStream, KernelConfig, ArrayView<ushort>, ArrayView<ushort>, ArrayView<ushort>, ArrayView<ushort>, ArrayView<float>, FlashDims>? tensorCoreForward;
+
+    /// <summary>
+    /// Whether the bf16, Hs = 64 forward runs on tensor cores (<see cref="FlashAttentionKernels.ForwardBf16Head64TensorCore"/>;
+    /// emulated off the GPU). Otherwise, and for every other case, the SIMT kernels run.
+    /// </summary>
+    public bool TensorCores { get; init; } = true;
 
     /// <summary>
     /// Elements of the f32 workspace <see cref="Backward(AcceleratorStream, ArrayView{float}, ArrayView{float}, ArrayView{float}, ArrayView{float}, ArrayView{float}, ArrayView{float}, ArrayView{float}, ArrayView{float}, ArrayView{float}, ArrayView{float}, int, int, int, int, int, float)"/>
@@ -64,7 +71,18 @@ public sealed class FlashAttentionGpu(Accelerator accelerator)
         KernelArgs.Length(op, "output", output.Length, qn, "batch·heads·seqLen·headSize");
         KernelArgs.Length(op, "lse", lse.Length, (long)batch * heads * seqLen, "batch·heads·seqLen");
         if (qn == 0) return;
-        Variant<T, TElement>(headSize).Forward(stream, q, k, v, output, lse, new FlashDims(batch, heads, kvHeads, seqLen, scale));
+        var dims = new FlashDims(batch, heads, kvHeads, seqLen, scale);
+        if (TensorCores && headSize == FlashMma.HeadSize && typeof(T) == typeof(ushort))
+        {
+            lock (gate)
+                tensorCoreForward ??= accelerator.LoadKernel<ArrayView<ushort>, ArrayView<ushort>, ArrayView<ushort>,
+                    ArrayView<ushort>, ArrayView<float>, FlashDims>(FlashAttentionKernels.ForwardBf16Head64TensorCore);
+            var grid = new Index3D((seqLen + FlashMma.Rows - 1) / FlashMma.Rows, heads, batch);
+            tensorCoreForward(stream, new KernelConfig(grid, new Index3D(FlashMma.GroupSize, 1, 1)), Bf16(q), Bf16(k), Bf16(v),
+                Bf16(output), lse, dims);
+            return;
+        }
+        Variant<T, TElement>(headSize).Forward(stream, q, k, v, output, lse, dims);
     }
 
     void BackwardAny<T, TElement>(AcceleratorStream stream, ArrayView<T> q, ArrayView<T> k, ArrayView<T> v,
@@ -94,6 +112,9 @@ public sealed class FlashAttentionGpu(Accelerator accelerator)
         Variant<T, TElement>(headSize).Backward(accelerator, stream, q, k, v, output, lse, dOutput, dq, dk, dv,
             dqAccumulator, delta, dims, headSize);
     }
+
+    static ArrayView<ushort> Bf16<T>(ArrayView<T> view) where T : unmanaged =>
+        System.Runtime.CompilerServices.Unsafe.As<ArrayView<T>, ArrayView<ushort>>(ref view);
 
     static void CheckShape(string op, int batch, int heads, int kvHeads, int seqLen, int headSize, float scale)
     {

@@ -14,6 +14,10 @@ public class FlashAttentionGpuTests(CpuAcceleratorFixture gpu)
 
     FlashAttentionGpu Flash => gpu.Kernels.Get<FlashAttentionGpu>();
 
+    /// <summary>The same launcher with the bf16 Hs = 64 forward on the SIMT kernel instead of tensor cores.</summary>
+    static FlashAttentionGpu? simtOnly;
+    FlashAttentionGpu SimtOnly => simtOnly ??= new FlashAttentionGpu(gpu.Accelerator) { TensorCores = false };
+
     // (batch, heads, kvHeads, seqLen, headSize)
     public static TheoryData<int, int, int, int, int> F32Sizes => new()
     {
@@ -49,16 +53,21 @@ public class FlashAttentionGpuTests(CpuAcceleratorFixture gpu)
         AssertClose.All<double>(p.Dv, ToDouble(gpu.Download(dv)), F32Tolerance, "flash dv");
     }
 
-    public static TheoryData<int, int, int, int, int> Bf16Sizes => new()
+    // (batch, heads, kvHeads, seqLen, headSize, tensorCores): Hs = 64 with tensor cores runs the mma forward, emulated
+    // here with warp shuffles, each a warp-wide exchange of 32 OS threads: those cases are kept to one head.
+    public static TheoryData<int, int, int, int, int, bool> Bf16Sizes => new()
     {
-        { 1, 4, 2, 70, 16 },
-        { 1, 4, 2, 45, 64 },
+        { 1, 4, 2, 70, 16, true },
+        { 1, 4, 2, 45, 64, false },
+        { 1, 1, 1, 45, 64, true },  // one tile, ragged
+        { 1, 1, 1, 100, 64, true }, // two query tiles, the second visiting two key tiles: rescaling, diagonal mask
     };
 
     /// <summary>bf16 storage against the reference on the same bf16-rounded inputs (the kernels compute in f32).</summary>
     [Theory, MemberData(nameof(Bf16Sizes))]
-    public void Bf16ForwardAndBackwardMatchTheReference(int batch, int heads, int kvHeads, int seqLen, int headSize)
+    public void Bf16ForwardAndBackwardMatchTheReference(int batch, int heads, int kvHeads, int seqLen, int headSize, bool tensorCores)
     {
+        var flash = tensorCores ? Flash : SimtOnly;
         var p = Problem.Create(batch, heads, kvHeads, seqLen, headSize, seed: 200 + seqLen + headSize, roundToBf16: true);
         using var q = gpu.Upload<ushort>(ToBf16(p.Q));
         using var k = gpu.Upload<ushort>(ToBf16(p.K));
@@ -66,7 +75,7 @@ public class FlashAttentionGpuTests(CpuAcceleratorFixture gpu)
         using var dOut = gpu.Upload<ushort>(ToBf16(p.DOut));
         using var output = gpu.Poisoned<ushort>(p.QLength);
         using var lse = gpu.Poisoned<float>(p.RowCount);
-        Flash.Forward(gpu.Stream, q.View, k.View, v.View, output.View, lse.View, batch, heads, kvHeads, seqLen, headSize, (float)p.Scale);
+        flash.Forward(gpu.Stream, q.View, k.View, v.View, output.View, lse.View, batch, heads, kvHeads, seqLen, headSize, (float)p.Scale);
         AssertClose.All<double>(p.Output, FromBf16(gpu.Download(output)), Bf16Tolerance, "flash bf16 output");
         AssertClose.All<double>(p.Lse, ToDouble(gpu.Download(lse)), F32Tolerance, "flash bf16 lse (f32 statistics)");
 
@@ -74,7 +83,7 @@ public class FlashAttentionGpuTests(CpuAcceleratorFixture gpu)
         using var dk = gpu.Poisoned<ushort>(p.KvLength);
         using var dv = gpu.Poisoned<ushort>(p.KvLength);
         using var workspace = gpu.Poisoned<float>((int)FlashAttentionGpu.BackwardWorkspaceLength(batch, heads, seqLen, headSize));
-        Flash.Backward(gpu.Stream, q.View, k.View, v.View, output.View, lse.View, dOut.View, dq.View, dk.View, dv.View,
+        flash.Backward(gpu.Stream, q.View, k.View, v.View, output.View, lse.View, dOut.View, dq.View, dk.View, dv.View,
             workspace.View, batch, heads, kvHeads, seqLen, headSize, (float)p.Scale);
         // dq and dk depend on the output they are handed through D_i = dO_i·o_i, and dS = P∘(dP − D) cancels: with o
         // rounded to bf16, the exact dq and dk themselves move by up to ~2.5% on these inputs (measured: the reference
