@@ -59,6 +59,7 @@ public class FlashAttentionGpuTests(CpuAcceleratorFixture gpu)
     {
         { 1, 4, 2, 70, 16, true },
         { 1, 4, 2, 45, 64, false },
+        { 1, 2, 1, 40, 128, false },
         { 1, 1, 1, 100, 64, true }, // two query tiles (the second ragged) visiting one and two key tiles: rescaling, diagonal mask
     };
 
