@@ -106,8 +106,8 @@ public static partial class FlashAttentionKernels
         LoadTile<T, TElement>(k, kvBase, kStart, t, hs, bc, kTile, tid, groupSize);
         LoadTile<T, TElement>(v, kvBase, kStart, t, hs, bc, vTile, tid, groupSize);
 
-        var dkAcc = default(Acc16);
-        var dvAcc = default(Acc16);
+        var dkAcc = default(FlashAcc16);
+        var dvAcc = default(FlashAcc16);
         dkAcc.Clear();
         dvAcc.Clear();
         int firstQueryTile = kStart / br, queryTiles = (t + br - 1) / br;
@@ -130,8 +130,8 @@ public static partial class FlashAttentionKernels
                 }
                 Group.Barrier();
 
-                var s = default(Row8);
-                var dp = default(Row8);
+                var s = default(FlashRow8);
+                var dp = default(FlashRow8);
                 s.Clear();
                 dp.Clear();
                 int kRow = row * stride, qCol = tx * stride, colStep = rowThreads * stride;

@@ -66,7 +66,7 @@ public static partial class FlashAttentionKernels
         }
 
         float m = float.NegativeInfinity, lPart = 0f;
-        var o = default(Acc16);
+        var o = default(FlashAcc16);
         o.Clear();
         int kvEnd = XMath.Min(t, qStart + br);
         int kvTiles = (kvEnd + bc - 1) / bc;
@@ -77,7 +77,7 @@ public static partial class FlashAttentionKernels
             LoadTile<T, TElement>(k, kvBase, kStart, t, hs, bc, kvTile, tid, groupSize);
             Group.Barrier();
 
-            var s = default(Row8);
+            var s = default(FlashRow8);
             s.Clear();
             int qRow = row * stride, kCol = tx * stride;
             for (int d = 0; d < hs; d++)

@@ -12,7 +12,7 @@ namespace TinyLlama.Kernels;
 /// compile-time constant at every call (a property of the head-size shape), so the guarded half folds away.
 /// Column u of the fragment is element <c>start + u·step</c> of the shared tile it pairs with.
 /// </summary>
-internal struct Row8
+internal struct FlashRow8
 {
     public float S0, S1, S2, S3, S4, S5, S6, S7;
 
@@ -103,7 +103,7 @@ internal struct Row8
     /// dp ← dS = P ∘ (dP − D_i). <paramref name="lse2"/> holds LSE·log₂e per query row of the tile.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void ProbsAndScores(ref Row8 dp, ArrayView<float> lse2, ArrayView<float> delta, float c, int first, int step, int limit, int count)
+    public void ProbsAndScores(ref FlashRow8 dp, ArrayView<float> lse2, ArrayView<float> delta, float c, int first, int step, int limit, int count)
     {
         S0 = first + 0 * step >= limit ? XMath.Exp2(S0 * c - lse2[first + 0 * step]) : 0f;
         dp.S0 = S0 * (dp.S0 - delta[first + 0 * step]);
@@ -148,7 +148,7 @@ internal struct Row8
 /// Sixteen f32 accumulators one thread holds in registers: its columns d_u = start + u·step of one row of O (forward)
 /// or of dK and dV (backward). Written out by hand because ILGPU does not unroll loops.
 /// </summary>
-internal struct Acc16
+internal struct FlashAcc16
 {
     public float A0, A1, A2, A3, A4, A5, A6, A7, A8, A9, A10, A11, A12, A13, A14, A15;
 

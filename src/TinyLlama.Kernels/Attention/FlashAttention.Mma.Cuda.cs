@@ -17,7 +17,7 @@ public static partial class FlashAttentionKernels
 {
     /// <summary>
     /// The forward of <see cref="Forward{T, TElement, TShape}"/> for bf16 storage and Hs = 64 on tensor cores
-    /// (mma.sync m16n8k16, bf16 operands, f32 accumulation; <see cref="TensorCore"/>, emulated with shuffles off the GPU).
+    /// (mma.sync m16n8k16, bf16 operands, f32 accumulation; <see cref="FlashTensorCore"/>, emulated with shuffles off the GPU).
     /// Same math, same outputs (O, LSE), same grid (query tiles of 64 rows, H, B); 128 threads = 4 warps, warp w owns
     /// query rows 16w … 16w+15 of the tile and keeps them in registers as A fragments; key/value tiles are 64 rows.
     /// Per key tile: K_j (as bf16 pairs, row = key) and V_jᵀ (row = head column) go to shared memory; S = Q·K_jᵀ is 32
@@ -45,12 +45,12 @@ public static partial class FlashAttentionKernels
         int tid = Group.IdxX, lane = Warp.LaneIdx, g = lane >> 2, tq = lane & 3;
         int rowLo = qStart + Warp.WarpIdx * 16 + g, rowHi = rowLo + 8;
 
-        var qf = default(QFragments16x64);
+        var qf = default(FlashQFragments16x64);
         qf.Load(q, qBase, rowLo, t, 2 * tq);
 
         float mLo = float.NegativeInfinity, mHi = float.NegativeInfinity, lLo = 0f, lHi = 0f;
-        var o = default(WarpTile16x64);
-        var s = default(WarpTile16x64);
+        var o = default(FlashWarpTile16x64);
+        var s = default(FlashWarpTile16x64);
         o.Clear();
         int kvEnd = XMath.Min(t, qStart + FlashMma.Rows);
         int kvTiles = (kvEnd + FlashMma.Cols - 1) / FlashMma.Cols;

@@ -16,7 +16,7 @@ namespace TinyLlama.Kernels;
 ///   C, D: c0, c1 = C[g][2t, 2t+1], c2, c3 = C[g+8][2t, 2t+1]
 /// Every lane of the warp must call it together (it is a warp-wide instruction; the emulation shuffles).
 /// </summary>
-internal static class TensorCore
+internal static class FlashTensorCore
 {
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void MmaBf16(ref float d0, ref float d1, ref float d2, ref float d3, uint a0, uint a1, uint a2, uint a3, uint b0, uint b1)
@@ -88,7 +88,7 @@ internal static class TensorCore
 }
 
 /// <summary>A warp's 16×64 f32 accumulator as eight m16n8 C fragments: N{n}{c} is register c of the n-th 8-column tile.</summary>
-internal struct WarpTile16x64
+internal struct FlashWarpTile16x64
 {
     public float N00, N01, N02, N03, N10, N11, N12, N13, N20, N21, N22, N23, N30, N31, N32, N33, N40, N41, N42, N43, N50, N51, N52, N53, N60, N61, N62, N63, N70, N71, N72, N73;
 
@@ -107,151 +107,151 @@ internal struct WarpTile16x64
 
     /// <summary>this += A·Bᵀ-tile where A is the warp's 16×64 bf16 fragment set and B's rows are 64 rows of a (64 × 36-word) bf16-pair tile.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void MmaRows(in QFragments16x64 a, ArrayView<uint> tile, int g, int t)
+    public void MmaRows(in FlashQFragments16x64 a, ArrayView<uint> tile, int g, int t)
     {
         const int Stride = FlashMma.TileStride;
-        TensorCore.MmaBf16(ref N00, ref N01, ref N02, ref N03, a.K00, a.K01, a.K02, a.K03,
+        FlashTensorCore.MmaBf16(ref N00, ref N01, ref N02, ref N03, a.K00, a.K01, a.K02, a.K03,
             tile[(0 + g) * Stride + 0 + t], tile[(0 + g) * Stride + 4 + t]);
-        TensorCore.MmaBf16(ref N00, ref N01, ref N02, ref N03, a.K10, a.K11, a.K12, a.K13,
+        FlashTensorCore.MmaBf16(ref N00, ref N01, ref N02, ref N03, a.K10, a.K11, a.K12, a.K13,
             tile[(0 + g) * Stride + 8 + t], tile[(0 + g) * Stride + 12 + t]);
-        TensorCore.MmaBf16(ref N00, ref N01, ref N02, ref N03, a.K20, a.K21, a.K22, a.K23,
+        FlashTensorCore.MmaBf16(ref N00, ref N01, ref N02, ref N03, a.K20, a.K21, a.K22, a.K23,
             tile[(0 + g) * Stride + 16 + t], tile[(0 + g) * Stride + 20 + t]);
-        TensorCore.MmaBf16(ref N00, ref N01, ref N02, ref N03, a.K30, a.K31, a.K32, a.K33,
+        FlashTensorCore.MmaBf16(ref N00, ref N01, ref N02, ref N03, a.K30, a.K31, a.K32, a.K33,
             tile[(0 + g) * Stride + 24 + t], tile[(0 + g) * Stride + 28 + t]);
-        TensorCore.MmaBf16(ref N10, ref N11, ref N12, ref N13, a.K00, a.K01, a.K02, a.K03,
+        FlashTensorCore.MmaBf16(ref N10, ref N11, ref N12, ref N13, a.K00, a.K01, a.K02, a.K03,
             tile[(8 + g) * Stride + 0 + t], tile[(8 + g) * Stride + 4 + t]);
-        TensorCore.MmaBf16(ref N10, ref N11, ref N12, ref N13, a.K10, a.K11, a.K12, a.K13,
+        FlashTensorCore.MmaBf16(ref N10, ref N11, ref N12, ref N13, a.K10, a.K11, a.K12, a.K13,
             tile[(8 + g) * Stride + 8 + t], tile[(8 + g) * Stride + 12 + t]);
-        TensorCore.MmaBf16(ref N10, ref N11, ref N12, ref N13, a.K20, a.K21, a.K22, a.K23,
+        FlashTensorCore.MmaBf16(ref N10, ref N11, ref N12, ref N13, a.K20, a.K21, a.K22, a.K23,
             tile[(8 + g) * Stride + 16 + t], tile[(8 + g) * Stride + 20 + t]);
-        TensorCore.MmaBf16(ref N10, ref N11, ref N12, ref N13, a.K30, a.K31, a.K32, a.K33,
+        FlashTensorCore.MmaBf16(ref N10, ref N11, ref N12, ref N13, a.K30, a.K31, a.K32, a.K33,
             tile[(8 + g) * Stride + 24 + t], tile[(8 + g) * Stride + 28 + t]);
-        TensorCore.MmaBf16(ref N20, ref N21, ref N22, ref N23, a.K00, a.K01, a.K02, a.K03,
+        FlashTensorCore.MmaBf16(ref N20, ref N21, ref N22, ref N23, a.K00, a.K01, a.K02, a.K03,
             tile[(16 + g) * Stride + 0 + t], tile[(16 + g) * Stride + 4 + t]);
-        TensorCore.MmaBf16(ref N20, ref N21, ref N22, ref N23, a.K10, a.K11, a.K12, a.K13,
+        FlashTensorCore.MmaBf16(ref N20, ref N21, ref N22, ref N23, a.K10, a.K11, a.K12, a.K13,
             tile[(16 + g) * Stride + 8 + t], tile[(16 + g) * Stride + 12 + t]);
-        TensorCore.MmaBf16(ref N20, ref N21, ref N22, ref N23, a.K20, a.K21, a.K22, a.K23,
+        FlashTensorCore.MmaBf16(ref N20, ref N21, ref N22, ref N23, a.K20, a.K21, a.K22, a.K23,
             tile[(16 + g) * Stride + 16 + t], tile[(16 + g) * Stride + 20 + t]);
-        TensorCore.MmaBf16(ref N20, ref N21, ref N22, ref N23, a.K30, a.K31, a.K32, a.K33,
+        FlashTensorCore.MmaBf16(ref N20, ref N21, ref N22, ref N23, a.K30, a.K31, a.K32, a.K33,
             tile[(16 + g) * Stride + 24 + t], tile[(16 + g) * Stride + 28 + t]);
-        TensorCore.MmaBf16(ref N30, ref N31, ref N32, ref N33, a.K00, a.K01, a.K02, a.K03,
+        FlashTensorCore.MmaBf16(ref N30, ref N31, ref N32, ref N33, a.K00, a.K01, a.K02, a.K03,
             tile[(24 + g) * Stride + 0 + t], tile[(24 + g) * Stride + 4 + t]);
-        TensorCore.MmaBf16(ref N30, ref N31, ref N32, ref N33, a.K10, a.K11, a.K12, a.K13,
+        FlashTensorCore.MmaBf16(ref N30, ref N31, ref N32, ref N33, a.K10, a.K11, a.K12, a.K13,
             tile[(24 + g) * Stride + 8 + t], tile[(24 + g) * Stride + 12 + t]);
-        TensorCore.MmaBf16(ref N30, ref N31, ref N32, ref N33, a.K20, a.K21, a.K22, a.K23,
+        FlashTensorCore.MmaBf16(ref N30, ref N31, ref N32, ref N33, a.K20, a.K21, a.K22, a.K23,
             tile[(24 + g) * Stride + 16 + t], tile[(24 + g) * Stride + 20 + t]);
-        TensorCore.MmaBf16(ref N30, ref N31, ref N32, ref N33, a.K30, a.K31, a.K32, a.K33,
+        FlashTensorCore.MmaBf16(ref N30, ref N31, ref N32, ref N33, a.K30, a.K31, a.K32, a.K33,
             tile[(24 + g) * Stride + 24 + t], tile[(24 + g) * Stride + 28 + t]);
-        TensorCore.MmaBf16(ref N40, ref N41, ref N42, ref N43, a.K00, a.K01, a.K02, a.K03,
+        FlashTensorCore.MmaBf16(ref N40, ref N41, ref N42, ref N43, a.K00, a.K01, a.K02, a.K03,
             tile[(32 + g) * Stride + 0 + t], tile[(32 + g) * Stride + 4 + t]);
-        TensorCore.MmaBf16(ref N40, ref N41, ref N42, ref N43, a.K10, a.K11, a.K12, a.K13,
+        FlashTensorCore.MmaBf16(ref N40, ref N41, ref N42, ref N43, a.K10, a.K11, a.K12, a.K13,
             tile[(32 + g) * Stride + 8 + t], tile[(32 + g) * Stride + 12 + t]);
-        TensorCore.MmaBf16(ref N40, ref N41, ref N42, ref N43, a.K20, a.K21, a.K22, a.K23,
+        FlashTensorCore.MmaBf16(ref N40, ref N41, ref N42, ref N43, a.K20, a.K21, a.K22, a.K23,
             tile[(32 + g) * Stride + 16 + t], tile[(32 + g) * Stride + 20 + t]);
-        TensorCore.MmaBf16(ref N40, ref N41, ref N42, ref N43, a.K30, a.K31, a.K32, a.K33,
+        FlashTensorCore.MmaBf16(ref N40, ref N41, ref N42, ref N43, a.K30, a.K31, a.K32, a.K33,
             tile[(32 + g) * Stride + 24 + t], tile[(32 + g) * Stride + 28 + t]);
-        TensorCore.MmaBf16(ref N50, ref N51, ref N52, ref N53, a.K00, a.K01, a.K02, a.K03,
+        FlashTensorCore.MmaBf16(ref N50, ref N51, ref N52, ref N53, a.K00, a.K01, a.K02, a.K03,
             tile[(40 + g) * Stride + 0 + t], tile[(40 + g) * Stride + 4 + t]);
-        TensorCore.MmaBf16(ref N50, ref N51, ref N52, ref N53, a.K10, a.K11, a.K12, a.K13,
+        FlashTensorCore.MmaBf16(ref N50, ref N51, ref N52, ref N53, a.K10, a.K11, a.K12, a.K13,
             tile[(40 + g) * Stride + 8 + t], tile[(40 + g) * Stride + 12 + t]);
-        TensorCore.MmaBf16(ref N50, ref N51, ref N52, ref N53, a.K20, a.K21, a.K22, a.K23,
+        FlashTensorCore.MmaBf16(ref N50, ref N51, ref N52, ref N53, a.K20, a.K21, a.K22, a.K23,
             tile[(40 + g) * Stride + 16 + t], tile[(40 + g) * Stride + 20 + t]);
-        TensorCore.MmaBf16(ref N50, ref N51, ref N52, ref N53, a.K30, a.K31, a.K32, a.K33,
+        FlashTensorCore.MmaBf16(ref N50, ref N51, ref N52, ref N53, a.K30, a.K31, a.K32, a.K33,
             tile[(40 + g) * Stride + 24 + t], tile[(40 + g) * Stride + 28 + t]);
-        TensorCore.MmaBf16(ref N60, ref N61, ref N62, ref N63, a.K00, a.K01, a.K02, a.K03,
+        FlashTensorCore.MmaBf16(ref N60, ref N61, ref N62, ref N63, a.K00, a.K01, a.K02, a.K03,
             tile[(48 + g) * Stride + 0 + t], tile[(48 + g) * Stride + 4 + t]);
-        TensorCore.MmaBf16(ref N60, ref N61, ref N62, ref N63, a.K10, a.K11, a.K12, a.K13,
+        FlashTensorCore.MmaBf16(ref N60, ref N61, ref N62, ref N63, a.K10, a.K11, a.K12, a.K13,
             tile[(48 + g) * Stride + 8 + t], tile[(48 + g) * Stride + 12 + t]);
-        TensorCore.MmaBf16(ref N60, ref N61, ref N62, ref N63, a.K20, a.K21, a.K22, a.K23,
+        FlashTensorCore.MmaBf16(ref N60, ref N61, ref N62, ref N63, a.K20, a.K21, a.K22, a.K23,
             tile[(48 + g) * Stride + 16 + t], tile[(48 + g) * Stride + 20 + t]);
-        TensorCore.MmaBf16(ref N60, ref N61, ref N62, ref N63, a.K30, a.K31, a.K32, a.K33,
+        FlashTensorCore.MmaBf16(ref N60, ref N61, ref N62, ref N63, a.K30, a.K31, a.K32, a.K33,
             tile[(48 + g) * Stride + 24 + t], tile[(48 + g) * Stride + 28 + t]);
-        TensorCore.MmaBf16(ref N70, ref N71, ref N72, ref N73, a.K00, a.K01, a.K02, a.K03,
+        FlashTensorCore.MmaBf16(ref N70, ref N71, ref N72, ref N73, a.K00, a.K01, a.K02, a.K03,
             tile[(56 + g) * Stride + 0 + t], tile[(56 + g) * Stride + 4 + t]);
-        TensorCore.MmaBf16(ref N70, ref N71, ref N72, ref N73, a.K10, a.K11, a.K12, a.K13,
+        FlashTensorCore.MmaBf16(ref N70, ref N71, ref N72, ref N73, a.K10, a.K11, a.K12, a.K13,
             tile[(56 + g) * Stride + 8 + t], tile[(56 + g) * Stride + 12 + t]);
-        TensorCore.MmaBf16(ref N70, ref N71, ref N72, ref N73, a.K20, a.K21, a.K22, a.K23,
+        FlashTensorCore.MmaBf16(ref N70, ref N71, ref N72, ref N73, a.K20, a.K21, a.K22, a.K23,
             tile[(56 + g) * Stride + 16 + t], tile[(56 + g) * Stride + 20 + t]);
-        TensorCore.MmaBf16(ref N70, ref N71, ref N72, ref N73, a.K30, a.K31, a.K32, a.K33,
+        FlashTensorCore.MmaBf16(ref N70, ref N71, ref N72, ref N73, a.K30, a.K31, a.K32, a.K33,
             tile[(56 + g) * Stride + 24 + t], tile[(56 + g) * Stride + 28 + t]);
     }
 
     /// <summary>this += P·V where P (16×64) is <paramref name="p"/> packed to bf16 A fragments and V is given transposed (Vᵀ rows = head columns).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void MmaProbs(in WarpTile16x64 p, ArrayView<uint> transposed, int g, int t)
+    public void MmaProbs(in FlashWarpTile16x64 p, ArrayView<uint> transposed, int g, int t)
     {
         const int Stride = FlashMma.TileStride;
-        uint p00 = TensorCore.Pack(p.N00, p.N01), p01 = TensorCore.Pack(p.N02, p.N03);
-        uint p02 = TensorCore.Pack(p.N10, p.N11), p03 = TensorCore.Pack(p.N12, p.N13);
-        uint p10 = TensorCore.Pack(p.N20, p.N21), p11 = TensorCore.Pack(p.N22, p.N23);
-        uint p12 = TensorCore.Pack(p.N30, p.N31), p13 = TensorCore.Pack(p.N32, p.N33);
-        uint p20 = TensorCore.Pack(p.N40, p.N41), p21 = TensorCore.Pack(p.N42, p.N43);
-        uint p22 = TensorCore.Pack(p.N50, p.N51), p23 = TensorCore.Pack(p.N52, p.N53);
-        uint p30 = TensorCore.Pack(p.N60, p.N61), p31 = TensorCore.Pack(p.N62, p.N63);
-        uint p32 = TensorCore.Pack(p.N70, p.N71), p33 = TensorCore.Pack(p.N72, p.N73);
-        TensorCore.MmaBf16(ref N00, ref N01, ref N02, ref N03, p00, p01, p02, p03,
+        uint p00 = FlashTensorCore.Pack(p.N00, p.N01), p01 = FlashTensorCore.Pack(p.N02, p.N03);
+        uint p02 = FlashTensorCore.Pack(p.N10, p.N11), p03 = FlashTensorCore.Pack(p.N12, p.N13);
+        uint p10 = FlashTensorCore.Pack(p.N20, p.N21), p11 = FlashTensorCore.Pack(p.N22, p.N23);
+        uint p12 = FlashTensorCore.Pack(p.N30, p.N31), p13 = FlashTensorCore.Pack(p.N32, p.N33);
+        uint p20 = FlashTensorCore.Pack(p.N40, p.N41), p21 = FlashTensorCore.Pack(p.N42, p.N43);
+        uint p22 = FlashTensorCore.Pack(p.N50, p.N51), p23 = FlashTensorCore.Pack(p.N52, p.N53);
+        uint p30 = FlashTensorCore.Pack(p.N60, p.N61), p31 = FlashTensorCore.Pack(p.N62, p.N63);
+        uint p32 = FlashTensorCore.Pack(p.N70, p.N71), p33 = FlashTensorCore.Pack(p.N72, p.N73);
+        FlashTensorCore.MmaBf16(ref N00, ref N01, ref N02, ref N03, p00, p01, p02, p03,
             transposed[(0 + g) * Stride + 0 + t], transposed[(0 + g) * Stride + 4 + t]);
-        TensorCore.MmaBf16(ref N00, ref N01, ref N02, ref N03, p10, p11, p12, p13,
+        FlashTensorCore.MmaBf16(ref N00, ref N01, ref N02, ref N03, p10, p11, p12, p13,
             transposed[(0 + g) * Stride + 8 + t], transposed[(0 + g) * Stride + 12 + t]);
-        TensorCore.MmaBf16(ref N00, ref N01, ref N02, ref N03, p20, p21, p22, p23,
+        FlashTensorCore.MmaBf16(ref N00, ref N01, ref N02, ref N03, p20, p21, p22, p23,
             transposed[(0 + g) * Stride + 16 + t], transposed[(0 + g) * Stride + 20 + t]);
-        TensorCore.MmaBf16(ref N00, ref N01, ref N02, ref N03, p30, p31, p32, p33,
+        FlashTensorCore.MmaBf16(ref N00, ref N01, ref N02, ref N03, p30, p31, p32, p33,
             transposed[(0 + g) * Stride + 24 + t], transposed[(0 + g) * Stride + 28 + t]);
-        TensorCore.MmaBf16(ref N10, ref N11, ref N12, ref N13, p00, p01, p02, p03,
+        FlashTensorCore.MmaBf16(ref N10, ref N11, ref N12, ref N13, p00, p01, p02, p03,
             transposed[(8 + g) * Stride + 0 + t], transposed[(8 + g) * Stride + 4 + t]);
-        TensorCore.MmaBf16(ref N10, ref N11, ref N12, ref N13, p10, p11, p12, p13,
+        FlashTensorCore.MmaBf16(ref N10, ref N11, ref N12, ref N13, p10, p11, p12, p13,
             transposed[(8 + g) * Stride + 8 + t], transposed[(8 + g) * Stride + 12 + t]);
-        TensorCore.MmaBf16(ref N10, ref N11, ref N12, ref N13, p20, p21, p22, p23,
+        FlashTensorCore.MmaBf16(ref N10, ref N11, ref N12, ref N13, p20, p21, p22, p23,
             transposed[(8 + g) * Stride + 16 + t], transposed[(8 + g) * Stride + 20 + t]);
-        TensorCore.MmaBf16(ref N10, ref N11, ref N12, ref N13, p30, p31, p32, p33,
+        FlashTensorCore.MmaBf16(ref N10, ref N11, ref N12, ref N13, p30, p31, p32, p33,
             transposed[(8 + g) * Stride + 24 + t], transposed[(8 + g) * Stride + 28 + t]);
-        TensorCore.MmaBf16(ref N20, ref N21, ref N22, ref N23, p00, p01, p02, p03,
+        FlashTensorCore.MmaBf16(ref N20, ref N21, ref N22, ref N23, p00, p01, p02, p03,
             transposed[(16 + g) * Stride + 0 + t], transposed[(16 + g) * Stride + 4 + t]);
-        TensorCore.MmaBf16(ref N20, ref N21, ref N22, ref N23, p10, p11, p12, p13,
+        FlashTensorCore.MmaBf16(ref N20, ref N21, ref N22, ref N23, p10, p11, p12, p13,
             transposed[(16 + g) * Stride + 8 + t], transposed[(16 + g) * Stride + 12 + t]);
-        TensorCore.MmaBf16(ref N20, ref N21, ref N22, ref N23, p20, p21, p22, p23,
+        FlashTensorCore.MmaBf16(ref N20, ref N21, ref N22, ref N23, p20, p21, p22, p23,
             transposed[(16 + g) * Stride + 16 + t], transposed[(16 + g) * Stride + 20 + t]);
-        TensorCore.MmaBf16(ref N20, ref N21, ref N22, ref N23, p30, p31, p32, p33,
+        FlashTensorCore.MmaBf16(ref N20, ref N21, ref N22, ref N23, p30, p31, p32, p33,
             transposed[(16 + g) * Stride + 24 + t], transposed[(16 + g) * Stride + 28 + t]);
-        TensorCore.MmaBf16(ref N30, ref N31, ref N32, ref N33, p00, p01, p02, p03,
+        FlashTensorCore.MmaBf16(ref N30, ref N31, ref N32, ref N33, p00, p01, p02, p03,
             transposed[(24 + g) * Stride + 0 + t], transposed[(24 + g) * Stride + 4 + t]);
-        TensorCore.MmaBf16(ref N30, ref N31, ref N32, ref N33, p10, p11, p12, p13,
+        FlashTensorCore.MmaBf16(ref N30, ref N31, ref N32, ref N33, p10, p11, p12, p13,
             transposed[(24 + g) * Stride + 8 + t], transposed[(24 + g) * Stride + 12 + t]);
-        TensorCore.MmaBf16(ref N30, ref N31, ref N32, ref N33, p20, p21, p22, p23,
+        FlashTensorCore.MmaBf16(ref N30, ref N31, ref N32, ref N33, p20, p21, p22, p23,
             transposed[(24 + g) * Stride + 16 + t], transposed[(24 + g) * Stride + 20 + t]);
-        TensorCore.MmaBf16(ref N30, ref N31, ref N32, ref N33, p30, p31, p32, p33,
+        FlashTensorCore.MmaBf16(ref N30, ref N31, ref N32, ref N33, p30, p31, p32, p33,
             transposed[(24 + g) * Stride + 24 + t], transposed[(24 + g) * Stride + 28 + t]);
-        TensorCore.MmaBf16(ref N40, ref N41, ref N42, ref N43, p00, p01, p02, p03,
+        FlashTensorCore.MmaBf16(ref N40, ref N41, ref N42, ref N43, p00, p01, p02, p03,
             transposed[(32 + g) * Stride + 0 + t], transposed[(32 + g) * Stride + 4 + t]);
-        TensorCore.MmaBf16(ref N40, ref N41, ref N42, ref N43, p10, p11, p12, p13,
+        FlashTensorCore.MmaBf16(ref N40, ref N41, ref N42, ref N43, p10, p11, p12, p13,
             transposed[(32 + g) * Stride + 8 + t], transposed[(32 + g) * Stride + 12 + t]);
-        TensorCore.MmaBf16(ref N40, ref N41, ref N42, ref N43, p20, p21, p22, p23,
+        FlashTensorCore.MmaBf16(ref N40, ref N41, ref N42, ref N43, p20, p21, p22, p23,
             transposed[(32 + g) * Stride + 16 + t], transposed[(32 + g) * Stride + 20 + t]);
-        TensorCore.MmaBf16(ref N40, ref N41, ref N42, ref N43, p30, p31, p32, p33,
+        FlashTensorCore.MmaBf16(ref N40, ref N41, ref N42, ref N43, p30, p31, p32, p33,
             transposed[(32 + g) * Stride + 24 + t], transposed[(32 + g) * Stride + 28 + t]);
-        TensorCore.MmaBf16(ref N50, ref N51, ref N52, ref N53, p00, p01, p02, p03,
+        FlashTensorCore.MmaBf16(ref N50, ref N51, ref N52, ref N53, p00, p01, p02, p03,
             transposed[(40 + g) * Stride + 0 + t], transposed[(40 + g) * Stride + 4 + t]);
-        TensorCore.MmaBf16(ref N50, ref N51, ref N52, ref N53, p10, p11, p12, p13,
+        FlashTensorCore.MmaBf16(ref N50, ref N51, ref N52, ref N53, p10, p11, p12, p13,
             transposed[(40 + g) * Stride + 8 + t], transposed[(40 + g) * Stride + 12 + t]);
-        TensorCore.MmaBf16(ref N50, ref N51, ref N52, ref N53, p20, p21, p22, p23,
+        FlashTensorCore.MmaBf16(ref N50, ref N51, ref N52, ref N53, p20, p21, p22, p23,
             transposed[(40 + g) * Stride + 16 + t], transposed[(40 + g) * Stride + 20 + t]);
-        TensorCore.MmaBf16(ref N50, ref N51, ref N52, ref N53, p30, p31, p32, p33,
+        FlashTensorCore.MmaBf16(ref N50, ref N51, ref N52, ref N53, p30, p31, p32, p33,
             transposed[(40 + g) * Stride + 24 + t], transposed[(40 + g) * Stride + 28 + t]);
-        TensorCore.MmaBf16(ref N60, ref N61, ref N62, ref N63, p00, p01, p02, p03,
+        FlashTensorCore.MmaBf16(ref N60, ref N61, ref N62, ref N63, p00, p01, p02, p03,
             transposed[(48 + g) * Stride + 0 + t], transposed[(48 + g) * Stride + 4 + t]);
-        TensorCore.MmaBf16(ref N60, ref N61, ref N62, ref N63, p10, p11, p12, p13,
+        FlashTensorCore.MmaBf16(ref N60, ref N61, ref N62, ref N63, p10, p11, p12, p13,
             transposed[(48 + g) * Stride + 8 + t], transposed[(48 + g) * Stride + 12 + t]);
-        TensorCore.MmaBf16(ref N60, ref N61, ref N62, ref N63, p20, p21, p22, p23,
+        FlashTensorCore.MmaBf16(ref N60, ref N61, ref N62, ref N63, p20, p21, p22, p23,
             transposed[(48 + g) * Stride + 16 + t], transposed[(48 + g) * Stride + 20 + t]);
-        TensorCore.MmaBf16(ref N60, ref N61, ref N62, ref N63, p30, p31, p32, p33,
+        FlashTensorCore.MmaBf16(ref N60, ref N61, ref N62, ref N63, p30, p31, p32, p33,
             transposed[(48 + g) * Stride + 24 + t], transposed[(48 + g) * Stride + 28 + t]);
-        TensorCore.MmaBf16(ref N70, ref N71, ref N72, ref N73, p00, p01, p02, p03,
+        FlashTensorCore.MmaBf16(ref N70, ref N71, ref N72, ref N73, p00, p01, p02, p03,
             transposed[(56 + g) * Stride + 0 + t], transposed[(56 + g) * Stride + 4 + t]);
-        TensorCore.MmaBf16(ref N70, ref N71, ref N72, ref N73, p10, p11, p12, p13,
+        FlashTensorCore.MmaBf16(ref N70, ref N71, ref N72, ref N73, p10, p11, p12, p13,
             transposed[(56 + g) * Stride + 8 + t], transposed[(56 + g) * Stride + 12 + t]);
-        TensorCore.MmaBf16(ref N70, ref N71, ref N72, ref N73, p20, p21, p22, p23,
+        FlashTensorCore.MmaBf16(ref N70, ref N71, ref N72, ref N73, p20, p21, p22, p23,
             transposed[(56 + g) * Stride + 16 + t], transposed[(56 + g) * Stride + 20 + t]);
-        TensorCore.MmaBf16(ref N70, ref N71, ref N72, ref N73, p30, p31, p32, p33,
+        FlashTensorCore.MmaBf16(ref N70, ref N71, ref N72, ref N73, p30, p31, p32, p33,
             transposed[(56 + g) * Stride + 24 + t], transposed[(56 + g) * Stride + 28 + t]);
     }
 
@@ -366,7 +366,7 @@ internal struct WarpTile16x64
 }
 
 /// <summary>A warp's 16×64 bf16 A operand (its Q rows) as four m16k16 A fragments: K{k}{r} is register r of k-step k.</summary>
-internal struct QFragments16x64
+internal struct FlashQFragments16x64
 {
     public uint K00, K01, K02, K03, K10, K11, K12, K13, K20, K21, K22, K23, K30, K31, K32, K33;
 

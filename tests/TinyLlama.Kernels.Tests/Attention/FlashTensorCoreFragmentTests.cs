@@ -5,19 +5,19 @@ using TinyLlama.Kernels.Tests.Cuda;
 namespace TinyLlama.Kernels.Tests;
 
 /// <summary>
-/// The m16n8k16 bf16 MMA of <see cref="TensorCore"/> on one warp, fragments built from the layout written in its doc
+/// The m16n8k16 bf16 MMA of <see cref="FlashTensorCore"/> on one warp, fragments built from the layout written in its doc
 /// comment (the PTX ISA's), against a plain 16×16 · 16×8 product plus C in double. On the CPU accelerator this checks
 /// the shuffle emulation; on a GPU the same kernel would check the real instruction and that the layout is PTX's.
 /// </summary>
 [Collection(CpuAcceleratorCollection.Name)]
-public class TensorCoreFragmentTests(CpuAcceleratorFixture gpu)
+public class FlashTensorCoreFragmentTests(CpuAcceleratorFixture gpu)
 {
     /// <summary>a: (16, 16) bf16 row-major; b: (16, 8) bf16 row-major (k, n); c, d: (16, 8) f32. One warp.</summary>
     static void MmaKernel(ArrayView<ushort> a, ArrayView<ushort> b, ArrayView<float> c, ArrayView<float> d)
     {
         int lane = Warp.LaneIdx, g = lane >> 2, t = lane & 3;
         float d0 = c[g * 8 + 2 * t], d1 = c[g * 8 + 2 * t + 1], d2 = c[(g + 8) * 8 + 2 * t], d3 = c[(g + 8) * 8 + 2 * t + 1];
-        TensorCore.MmaBf16(ref d0, ref d1, ref d2, ref d3,
+        FlashTensorCore.MmaBf16(ref d0, ref d1, ref d2, ref d3,
             PairA(a, g, 2 * t), PairA(a, g + 8, 2 * t), PairA(a, g, 2 * t + 8), PairA(a, g + 8, 2 * t + 8), PairB(b, 2 * t, g), PairB(b, 2 * t + 8, g));
         d[g * 8 + 2 * t] = d0;
         d[g * 8 + 2 * t + 1] = d1;
