@@ -1,0 +1,78 @@
+using ILGPU;
+using ILGPU.Runtime;
+using TinyLlama.Kernels.Tests.Cuda;
+
+namespace TinyLlama.Kernels.Tests.MatMul;
+
+/// <summary>
+/// The m16n8k16 and ldmatrix fragment layouts on their own, one warp each. On the CPU accelerator this checks the
+/// emulation against the PTX ISA's layouts written out here a second time, independently of MmaPtx.
+/// </summary>
+[Collection(CpuAcceleratorCollection.Name)]
+public class MmaFragmentTests(CpuAcceleratorFixture gpu)
+{
+    [Fact]
+    public void MmaTileEqualsTheScalarProductOnBf16Inputs()
+    {
+        var random = new Random(5);
+        ushort[] a = RandomBf16(random, 16 * 16), b = RandomBf16(random, 16 * 8);
+        float[] c = Enumerable.Range(0, 16 * 8).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
+        using var da = gpu.Upload<ushort>(a);
+        using var db = gpu.Upload<ushort>(b);
+        using var dc = gpu.Upload<float>(c);
+        using var dd = gpu.Poisoned<float>(16 * 8);
+        var kernel = gpu.Accelerator.LoadKernel<ArrayView<ushort>, ArrayView<ushort>, ArrayView<float>, ArrayView<float>>(
+            MmaProbeKernels.MmaTile);
+        kernel(gpu.Stream, new KernelConfig(1, 32), da.View, db.View, dc.View, dd.View);
+        float[] d = gpu.Download(dd);
+        for (int i = 0; i < 16; i++)
+        for (int j = 0; j < 8; j++)
+        {
+            double expected = c[i * 8 + j];
+            for (int p = 0; p < 16; p++) expected += (double)BFloat16.ToFloat(a[i * 16 + p]) * BFloat16.ToFloat(b[p * 8 + j]);
+            // 16 exact products summed in f32: a few ulps of the largest partial sum.
+            Assert.True(Math.Abs(d[i * 8 + j] - expected) <= 1e-5 * 16, $"D[{i}, {j}] = {d[i * 8 + j]}, expected {expected}");
+        }
+    }
+
+    [Fact]
+    public void LdmatrixDeliversTheDocumentedElementsPlainAndTransposed()
+    {
+        // Element (r, c) holds r·16 + c: every register names the two elements it carries.
+        ushort[] matrix = Enumerable.Range(0, 256).Select(i => (ushort)i).ToArray();
+        using var dm = gpu.Upload<ushort>(matrix);
+        using var dout = gpu.Poisoned<uint>(32 * 8);
+        var kernel = gpu.Accelerator.LoadKernel<ArrayView<ushort>, ArrayView<uint>>(MmaProbeKernels.Ldmatrix);
+        kernel(gpu.Stream, new KernelConfig(1, 32, SharedMemoryConfig.RequestDynamic<byte>(512)), dm.View, dout.View);
+        uint[] output = gpu.Download(dout);
+        for (int lane = 0; lane < 32; lane++)
+        {
+            int g = lane >> 2, t = lane & 3;
+            for (int j = 0; j < 4; j++)
+            {
+                int rowBase = 8 * (j & 1), colBase = 8 * (j >> 1);
+                // Plain: row g, columns 2t and 2t+1 of block j — exactly the A fragment register j of an m16n8k16.
+                uint plain = Pair(rowBase + g, colBase + 2 * t, rowBase + g, colBase + 2 * t + 1);
+                // Transposed: rows 2t and 2t+1, column g of block j.
+                uint transposed = Pair(rowBase + 2 * t, colBase + g, rowBase + 2 * t + 1, colBase + g);
+                Assert.True(plain == output[lane * 8 + j], $"lane {lane} R{j}: 0x{output[lane * 8 + j]:X8}, expected 0x{plain:X8}");
+                Assert.True(transposed == output[lane * 8 + 4 + j],
+                    $"lane {lane} trans R{j}: 0x{output[lane * 8 + 4 + j]:X8}, expected 0x{transposed:X8}");
+            }
+        }
+    }
+
+    static uint Pair(int r0, int c0, int r1, int c1) => (uint)(r0 * 16 + c0) | ((uint)(r1 * 16 + c1) << 16);
+
+    internal static ushort[] RandomBf16(Random random, int count)
+    {
+        var values = new ushort[count];
+        for (int i = 0; i < count; i++)
+        {
+            double v;
+            do v = random.NextDouble() * 2 - 1; while (Math.Abs(v) < 1e-3);
+            values[i] = BFloat16.FromFloat((float)v);
+        }
+        return values;
+    }
+}
