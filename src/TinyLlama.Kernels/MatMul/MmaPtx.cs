@@ -48,9 +48,20 @@ public static class MmaPtx
     // cp-size 16 with a run-time src-size: the bytes past src-size are filled with zeros (src-size 0 reads nothing).
     const string CopyAsync16Asm = "cp.async.cg.shared.global [%0], [%1], 16, %2;";
 
-    /// <summary>D = A·B + D for one m16n8k16 tile: <c>mma.sync</c> on the GPU, the emulation elsewhere.</summary>
+    /// <summary>
+    /// 32-bit words of shared memory per warp that the emulation uses to pass registers between lanes (8 per lane).
+    /// ILGPU's CPU <c>Warp.Shuffle</c> costs about four barriers of the warp's 32 OS threads per call, and an emulated
+    /// MMA needs 32 of them; exchanging through shared memory, as the CPU shuffle itself does through its own buffer,
+    /// costs two warp barriers per instruction. On the GPU the scratch is neither requested nor touched.
+    /// </summary>
+    public const int ScratchWordsPerWarp = 32 * 8;
+
+    /// <summary>
+    /// D = A·B + D for one m16n8k16 tile: <c>mma.sync</c> on the GPU, the emulation elsewhere, which passes registers
+    /// through this warp's <see cref="ScratchWordsPerWarp"/> words of <paramref name="words"/> from <paramref name="scratch"/>.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void MmaBf16(ref Acc4 d, Frag4 a, uint b0, uint b1)
+    public static void MmaBf16(ref Acc4 d, Frag4 a, uint b0, uint b1, ArrayView<uint> words, int scratch)
     {
         if (CudaAsm.IsSupported)
         {
@@ -64,7 +75,7 @@ public static class MmaPtx
         }
         else
         {
-            MmaBf16Emulated(ref d, a, b0, b1);
+            MmaBf16Emulated(ref d, a, b0, b1, words, scratch);
         }
     }
 
@@ -72,26 +83,35 @@ public static class MmaPtx
     /// The MMA as each lane sees it: lane (g, t) owns D[g, 2t], D[g, 2t+1], D[g+8, 2t], D[g+8, 2t+1], so it needs rows
     /// g and g+8 of A, held by lanes 4g..4g+3, and columns 2t and 2t+1 of B, held by lanes 8t..8t+3 and 8t+4..8t+7.
     /// Source lane 4g+q (resp. 8t+q, 8t+4+q) holds k = 2q, 2q+1 in its R0/R1 (b0) and k = 2q+8, 2q+9 in R2/R3 (b1).
-    /// Every lane executes every shuffle, as a warp-wide shuffle requires. f32 products of bf16 are exact; the
-    /// hardware's summation order is unspecified, this one adds in k order.
+    /// Every lane publishes its six registers, the warp meets, every lane reads the 32 registers it needs, the warp
+    /// meets again (so the scratch may be reused). f32 products of bf16 are exact; the hardware's summation order is
+    /// unspecified, this one adds in k order.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void MmaBf16Emulated(ref Acc4 d, Frag4 a, uint b0, uint b1)
+    static void MmaBf16Emulated(ref Acc4 d, Frag4 a, uint b0, uint b1, ArrayView<uint> words, int scratch)
     {
         int lane = Warp.LaneIdx, g = lane >> 2, t = lane & 3;
+        int own = scratch + 8 * lane;
+        words[own] = a.R0;
+        words[own + 1] = a.R1;
+        words[own + 2] = a.R2;
+        words[own + 3] = a.R3;
+        words[own + 4] = b0;
+        words[own + 5] = b1;
+        Warp.Barrier();
         float c0 = d.C0, c1 = d.C1, c2 = d.C2, c3 = d.C3;
         for (int q = 0; q < 4; q++)
         {
-            int aLane = 4 * g + q, bLane0 = 8 * t + q, bLane1 = 8 * t + 4 + q;
-            uint rowG = Warp.Shuffle(a.R0, aLane), rowG8 = Warp.Shuffle(a.R1, aLane);
-            uint rowGHigh = Warp.Shuffle(a.R2, aLane), rowG8High = Warp.Shuffle(a.R3, aLane);
-            uint col0 = Warp.Shuffle(b0, bLane0), col0High = Warp.Shuffle(b1, bLane0);
-            uint col1 = Warp.Shuffle(b0, bLane1), col1High = Warp.Shuffle(b1, bLane1);
+            int aLane = scratch + 8 * (4 * g + q), bLane0 = scratch + 8 * (8 * t + q), bLane1 = scratch + 8 * (8 * t + 4 + q);
+            uint rowG = words[aLane], rowG8 = words[aLane + 1], rowGHigh = words[aLane + 2], rowG8High = words[aLane + 3];
+            uint col0 = words[bLane0 + 4], col0High = words[bLane0 + 5];
+            uint col1 = words[bLane1 + 4], col1High = words[bLane1 + 5];
             c0 += Dot2(rowG, col0) + Dot2(rowGHigh, col0High);
             c1 += Dot2(rowG, col1) + Dot2(rowGHigh, col1High);
             c2 += Dot2(rowG8, col0) + Dot2(rowG8High, col0High);
             c3 += Dot2(rowG8, col1) + Dot2(rowG8High, col1High);
         }
+        Warp.Barrier();
         d.C0 = c0;
         d.C1 = c1;
         d.C2 = c2;
@@ -113,10 +133,11 @@ public static class MmaPtx
     /// <summary>
     /// <c>ldmatrix.x4</c>: four 8×8 b16 matrices from shared memory. Lane 8j+i gives, as <paramref name="rowByteOffset"/>
     /// (bytes from the start of dynamic shared memory), the address of row i of matrix j (16 contiguous bytes). Lane l
-    /// receives in register j the elements (l/4, 2(l%4)) and (l/4, 2(l%4)+1) of matrix j.
+    /// receives in register j the elements (l/4, 2(l%4)) and (l/4, 2(l%4)+1) of matrix j. The emulation passes the
+    /// row addresses between lanes through the scratch, as <see cref="MmaBf16"/> does registers.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Frag4 LdmatrixX4(ArrayView<ushort> shared, uint sharedBase, int rowByteOffset)
+    public static Frag4 LdmatrixX4(ArrayView<ushort> shared, uint sharedBase, int rowByteOffset, ArrayView<uint> words, int scratch)
     {
         var f = new Frag4();
         if (CudaAsm.IsSupported)
@@ -131,10 +152,12 @@ public static class MmaPtx
         }
         else
         {
-            f.R0 = LdmatrixRowEmulated(shared, rowByteOffset, 0);
-            f.R1 = LdmatrixRowEmulated(shared, rowByteOffset, 1);
-            f.R2 = LdmatrixRowEmulated(shared, rowByteOffset, 2);
-            f.R3 = LdmatrixRowEmulated(shared, rowByteOffset, 3);
+            PublishAddress(words, scratch, rowByteOffset);
+            f.R0 = LdmatrixRowEmulated(shared, words, scratch, 0);
+            f.R1 = LdmatrixRowEmulated(shared, words, scratch, 1);
+            f.R2 = LdmatrixRowEmulated(shared, words, scratch, 2);
+            f.R3 = LdmatrixRowEmulated(shared, words, scratch, 3);
+            Warp.Barrier();
         }
         return f;
     }
@@ -144,7 +167,7 @@ public static class MmaPtx
     /// register j the elements (2(l%4), l/4) and (2(l%4)+1, l/4) of matrix j as stored.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Frag4 LdmatrixX4Trans(ArrayView<ushort> shared, uint sharedBase, int rowByteOffset)
+    public static Frag4 LdmatrixX4Trans(ArrayView<ushort> shared, uint sharedBase, int rowByteOffset, ArrayView<uint> words, int scratch)
     {
         var f = new Frag4();
         if (CudaAsm.IsSupported)
@@ -159,31 +182,44 @@ public static class MmaPtx
         }
         else
         {
-            f.R0 = LdmatrixTransRowEmulated(shared, rowByteOffset, 0);
-            f.R1 = LdmatrixTransRowEmulated(shared, rowByteOffset, 1);
-            f.R2 = LdmatrixTransRowEmulated(shared, rowByteOffset, 2);
-            f.R3 = LdmatrixTransRowEmulated(shared, rowByteOffset, 3);
+            PublishAddress(words, scratch, rowByteOffset);
+            f.R0 = LdmatrixTransRowEmulated(shared, words, scratch, 0);
+            f.R1 = LdmatrixTransRowEmulated(shared, words, scratch, 1);
+            f.R2 = LdmatrixTransRowEmulated(shared, words, scratch, 2);
+            f.R3 = LdmatrixTransRowEmulated(shared, words, scratch, 3);
+            Warp.Barrier();
         }
         return f;
     }
 
+    /// <summary>Every lane writes its row address to the warp's scratch (slot 6 of its 8 words), then the warp meets.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void PublishAddress(ArrayView<uint> words, int scratch, int rowByteOffset)
+    {
+        words[scratch + 8 * Warp.LaneIdx + 6] = (uint)rowByteOffset;
+        Warp.Barrier();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static int AddressOf(ArrayView<uint> words, int scratch, int lane) => (int)words[scratch + 8 * lane + 6];
+
     /// <summary>Register j of a non-transposed ldmatrix: row l/4 of matrix j, whose address lane 8j + l/4 holds.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static uint LdmatrixRowEmulated(ArrayView<ushort> shared, int rowByteOffset, int matrix)
+    static uint LdmatrixRowEmulated(ArrayView<ushort> shared, ArrayView<uint> words, int scratch, int matrix)
     {
         int lane = Warp.LaneIdx;
-        int row = Warp.Shuffle(rowByteOffset, 8 * matrix + (lane >> 2)) >> 1;
+        int row = AddressOf(words, scratch, 8 * matrix + (lane >> 2)) >> 1;
         int column = 2 * (lane & 3);
         return Pack(shared[row + column], shared[row + column + 1]);
     }
 
     /// <summary>Register j of a transposed ldmatrix: column l/4 of rows 2(l%4) and 2(l%4)+1 of matrix j.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static uint LdmatrixTransRowEmulated(ArrayView<ushort> shared, int rowByteOffset, int matrix)
+    static uint LdmatrixTransRowEmulated(ArrayView<ushort> shared, ArrayView<uint> words, int scratch, int matrix)
     {
         int lane = Warp.LaneIdx;
-        int row0 = Warp.Shuffle(rowByteOffset, 8 * matrix + 2 * (lane & 3)) >> 1;
-        int row1 = Warp.Shuffle(rowByteOffset, 8 * matrix + 2 * (lane & 3) + 1) >> 1;
+        int row0 = AddressOf(words, scratch, 8 * matrix + 2 * (lane & 3)) >> 1;
+        int row1 = AddressOf(words, scratch, 8 * matrix + 2 * (lane & 3) + 1) >> 1;
         int column = lane >> 2;
         return Pack(shared[row0 + column], shared[row1 + column]);
     }

@@ -23,7 +23,7 @@ public class MmaFragmentTests(CpuAcceleratorFixture gpu)
         using var dd = gpu.Poisoned<float>(16 * 8);
         var kernel = gpu.Accelerator.LoadKernel<ArrayView<ushort>, ArrayView<ushort>, ArrayView<float>, ArrayView<float>>(
             MmaProbeKernels.MmaTile);
-        kernel(gpu.Stream, new KernelConfig(1, 32), da.View, db.View, dc.View, dd.View);
+        kernel(gpu.Stream, new KernelConfig(1, 32, SharedMemoryConfig.RequestDynamic<byte>(4 * MmaPtx.ScratchWordsPerWarp)), da.View, db.View, dc.View, dd.View);
         float[] d = gpu.Download(dd);
         for (int i = 0; i < 16; i++)
         for (int j = 0; j < 8; j++)
@@ -43,7 +43,7 @@ public class MmaFragmentTests(CpuAcceleratorFixture gpu)
         using var dm = gpu.Upload<ushort>(matrix);
         using var dout = gpu.Poisoned<uint>(32 * 8);
         var kernel = gpu.Accelerator.LoadKernel<ArrayView<ushort>, ArrayView<uint>>(MmaProbeKernels.Ldmatrix);
-        kernel(gpu.Stream, new KernelConfig(1, 32, SharedMemoryConfig.RequestDynamic<byte>(512)), dm.View, dout.View);
+        kernel(gpu.Stream, new KernelConfig(1, 32, SharedMemoryConfig.RequestDynamic<byte>(512 + 4 * MmaPtx.ScratchWordsPerWarp)), dm.View, dout.View);
         uint[] output = gpu.Download(dout);
         for (int lane = 0; lane < 32; lane++)
         {
