@@ -81,12 +81,14 @@ public static partial class GemmKernels
     public static void TensorCore<TC, TCElement>(ArrayView<ushort> a, ArrayView<ushort> b, ArrayView<TC> c, GemmGpuParams p)
         where TC : unmanaged where TCElement : struct, IGpuElement<TC>
     {
-        ArrayView<byte> bytes = SharedMemory.GetDynamic<byte>();
-        ArrayView<ushort> shared = bytes.Cast<ushort>();
+        // One dynamic region viewed through casts (never a second GetDynamic: on the CPU accelerator those do not
+        // alias). Its element is 16 bytes so ILGPU declares it .align 16, which cp.async and ldmatrix need.
+        ArrayView<Chunk16> chunks = SharedMemory.GetDynamic<Chunk16>();
+        ArrayView<ushort> shared = chunks.Cast<ushort>();
         uint sharedBase = MmaPtx.SharedBase();
         int thread = Group.IdxX, warp = thread >> 5, lane = thread & 31;
         // The emulation's register exchange, past the stages (requested off CUDA only; see MmaPtx.ScratchWordsPerWarp).
-        var scratch = new Scratch(bytes.Cast<uint>(), p.Stages * StageBytes / 4 + warp * MmaPtx.ScratchWordsPerWarp);
+        var scratch = new Scratch(chunks.Cast<uint>(), p.Stages * StageBytes / 4 + warp * MmaPtx.ScratchWordsPerWarp);
         int warpRow = (warp >> 2) * WarpTileM, warpCol = (warp & 3) * WarpTileN;
         int m0 = Grid.IdxY * TileM, n0 = Grid.IdxX * TileN;
         int kTiles = (p.K + TileK - 1) / TileK;
@@ -122,6 +124,12 @@ public static partial class GemmKernels
             MmaPtx.WaitGroup(0);
             Group.Barrier();
         }
+    }
+
+    /// <summary>The unit of the tensor-core kernel's dynamic shared memory: launch with RequestDynamic&lt;Chunk16&gt;(bytes / 16).</summary>
+    public struct Chunk16
+    {
+        public uint X, Y, Z, W;
     }
 
     /// <summary>Where this warp's emulation scratch is: <see cref="MmaPtx.ScratchWordsPerWarp"/> words of shared memory.</summary>
@@ -163,29 +171,50 @@ public static partial class GemmKernels
     static void LoadOperandTile(ArrayView<ushort> shared, uint sharedBase, int tile, ArrayView<ushort> source,
         long address, long offset, int ld, bool kContiguous, int origin, int extent, int k0, int k, bool vector, int thread)
     {
-        for (int q = thread; q < OperandTileBytes / 16; q += TensorCoreGroupSize)
+        for (int q = thread; q < ChunksPerOperandTile; q += TensorCoreGroupSize)
         {
-            int row, column, valid, byteOffset;
-            if (kContiguous)
-            {
-                int r = q >> 2, chunk = q & 3;
-                row = origin + r;
-                column = k0 + chunk * 8;
-                valid = row < extent ? ClampChunk(k - column) : 0;
-                byteOffset = KContiguousOffset(r, chunk);
-            }
-            else
-            {
-                int r = q >> 4, chunk = q & 15;
-                row = k0 + r;
-                column = origin + chunk * 8;
-                valid = row < k ? ClampChunk(extent - column) : 0;
-                byteOffset = MnContiguousOffset(r, chunk);
-            }
-            long index = offset + (long)row * ld + column;
-            if (vector) MmaPtx.CopyAsync16(shared, sharedBase, tile + byteOffset, source, address, index, valid);
-            else MmaPtx.CopyGuarded16(shared, tile + byteOffset, source, index, valid);
+            var chunk = ChunkAt(q, offset, ld, kContiguous, origin, extent, k0, k);
+            if (vector) MmaPtx.CopyAsync16(shared, sharedBase, tile + chunk.ByteOffset, source, address, chunk.Index, chunk.Valid);
+            else MmaPtx.CopyGuarded16(shared, tile + chunk.ByteOffset, source, chunk.Index, chunk.Valid);
         }
+    }
+
+    public const int ChunksPerOperandTile = OperandTileBytes / 16;
+
+    /// <summary>Where 16-byte chunk q of an operand tile comes from (element index, elements inside the operand) and goes to.</summary>
+    public struct TileChunk
+    {
+        public long Index;
+        public int Valid, ByteOffset;
+    }
+
+    /// <summary>
+    /// Chunk q of a tile: in a k-contiguous tile, row q/4 (of M or N) and k 8·(q%4); in an m/n-contiguous one, k-row
+    /// q/16 and 8·(q%16) along M or N. Consecutive q walk a stored row, so 8 threads read 128 contiguous bytes.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static TileChunk ChunkAt(int q, long offset, int ld, bool kContiguous, int origin, int extent, int k0, int k)
+    {
+        int row, column;
+        var chunk = new TileChunk();
+        if (kContiguous)
+        {
+            int r = q >> 2, c = q & 3;
+            row = origin + r;
+            column = k0 + c * 8;
+            chunk.Valid = row < extent ? ClampChunk(k - column) : 0;
+            chunk.ByteOffset = KContiguousOffset(r, c);
+        }
+        else
+        {
+            int r = q >> 4, c = q & 15;
+            row = k0 + r;
+            column = origin + c * 8;
+            chunk.Valid = row < k ? ClampChunk(extent - column) : 0;
+            chunk.ByteOffset = MnContiguousOffset(r, c);
+        }
+        chunk.Index = offset + (long)row * ld + column;
+        return chunk;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -15,12 +15,27 @@ public enum GemmGpuPath
     Simt,
 }
 
+/// <summary>How the tensor-core kernel fills shared memory (see <see cref="GemmKernels.TensorCoreRegisterStaged{TC, TCElement}"/>).</summary>
+public enum GemmGpuPipeline
+{
+    /// <summary>Global → registers → shared, two shared stages, the next tile's loads in flight during the MMAs.</summary>
+    RegisterStaged,
+    /// <summary>cp.async global → shared, 2–4 stages (<see cref="GemmGpuOptions.Stages"/>).</summary>
+    CpAsync,
+}
+
 /// <summary>Tuning and testing knobs of <see cref="GemmGpu"/>; the default is what training uses.</summary>
 public readonly record struct GemmGpuOptions
 {
     public GemmGpuPath Path { get; init; }
 
-    /// <summary>Shared-memory stages of the tensor-core pipeline, 2 to 4; 0 means 3 (48 KB). 4 stages (64 KB) opt in past 48 KB.</summary>
+    /// <summary>
+    /// The tensor-core kernel's shared-memory pipeline. Register staging is the default because it is the variant
+    /// that ptxas (CUDA 11.8) assembles without local memory; see docs/gpu-matmul.md.
+    /// </summary>
+    public GemmGpuPipeline Pipeline { get; init; }
+
+    /// <summary>Shared-memory stages of the cp.async pipeline, 2 to 4; 0 means 3 (48 KB). 4 stages (64 KB) opt in past 48 KB.</summary>
     public int Stages { get; init; }
 
     /// <summary>Read A and B with ordinary guarded loads even where 16-byte cp.async would do (the unaligned path).</summary>
@@ -41,6 +56,8 @@ public sealed class GemmGpu
     readonly Accelerator accelerator;
     readonly Action<AcceleratorStream, KernelConfig, ArrayView<ushort>, ArrayView<ushort>, ArrayView<float>, GemmGpuParams> tensorCoreF32;
     readonly Action<AcceleratorStream, KernelConfig, ArrayView<ushort>, ArrayView<ushort>, ArrayView<ushort>, GemmGpuParams> tensorCoreBf16;
+    readonly Action<AcceleratorStream, KernelConfig, ArrayView<ushort>, ArrayView<ushort>, ArrayView<float>, GemmGpuParams> stagedF32;
+    readonly Action<AcceleratorStream, KernelConfig, ArrayView<ushort>, ArrayView<ushort>, ArrayView<ushort>, GemmGpuParams> stagedBf16;
     readonly Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmGpuParams> simtF32;
     readonly Action<AcceleratorStream, KernelConfig, ArrayView<ushort>, ArrayView<ushort>, ArrayView<float>, GemmGpuParams> simtBf16F32;
     readonly Action<AcceleratorStream, KernelConfig, ArrayView<ushort>, ArrayView<ushort>, ArrayView<ushort>, GemmGpuParams> simtBf16;
@@ -52,6 +69,10 @@ public sealed class GemmGpu
             GemmKernels.TensorCore<float, F32Element>);
         tensorCoreBf16 = accelerator.LoadKernel<ArrayView<ushort>, ArrayView<ushort>, ArrayView<ushort>, GemmGpuParams>(
             GemmKernels.TensorCore<ushort, Bf16Element>);
+        stagedF32 = accelerator.LoadKernel<ArrayView<ushort>, ArrayView<ushort>, ArrayView<float>, GemmGpuParams>(
+            GemmKernels.TensorCoreRegisterStaged<float, F32Element>);
+        stagedBf16 = accelerator.LoadKernel<ArrayView<ushort>, ArrayView<ushort>, ArrayView<ushort>, GemmGpuParams>(
+            GemmKernels.TensorCoreRegisterStaged<ushort, Bf16Element>);
         simtF32 = accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, GemmGpuParams>(
             GemmKernels.Simt<float, F32Element, float, F32Element>);
         simtBf16F32 = accelerator.LoadKernel<ArrayView<ushort>, ArrayView<ushort>, ArrayView<float>, GemmGpuParams>(
@@ -97,7 +118,7 @@ public sealed class GemmGpu
         var p = Validate(transA, transB, m, n, k, alpha, a.Length, lda, strideA, b.Length, ldb, strideB,
             beta, c.Length, ldc, strideC, batch, options);
         if (IsEmpty(p)) return;
-        if (UseTensorCores(options)) LaunchTensorCore(tensorCoreF32, stream, p, a, b, c, options);
+        if (UseTensorCores(options)) LaunchTensorCore(options.Pipeline == GemmGpuPipeline.CpAsync ? tensorCoreF32 : stagedF32, stream, p, a, b, c, options);
         else LaunchSimt(simtBf16F32, stream, p, a, b, c);
     }
 
@@ -109,7 +130,7 @@ public sealed class GemmGpu
         var p = Validate(transA, transB, m, n, k, alpha, a.Length, lda, strideA, b.Length, ldb, strideB,
             beta, c.Length, ldc, strideC, batch, options);
         if (IsEmpty(p)) return;
-        if (UseTensorCores(options)) LaunchTensorCore(tensorCoreBf16, stream, p, a, b, c, options);
+        if (UseTensorCores(options)) LaunchTensorCore(options.Pipeline == GemmGpuPipeline.CpAsync ? tensorCoreBf16 : stagedBf16, stream, p, a, b, c, options);
         else LaunchSimt(simtBf16, stream, p, a, b, c);
     }
 
@@ -145,12 +166,14 @@ public sealed class GemmGpu
         p.AddressB = b.LoadEffectiveAddressAsPtr().ToInt64();
         p.VectorA = !options.ScalarLoads && CanCopy16(p.AddressA, p.Lda, p.StrideA) ? 1 : 0;
         p.VectorB = !options.ScalarLoads && CanCopy16(p.AddressB, p.Ldb, p.StrideB) ? 1 : 0;
-        int sharedBytes = p.Stages * GemmKernels.StageBytes
+        int stages = options.Pipeline == GemmGpuPipeline.CpAsync ? p.Stages : GemmKernels.RegisterStagedStages;
+        p.Stages = stages;
+        int sharedBytes = stages * GemmKernels.StageBytes
             + (accelerator.AcceleratorType == AcceleratorType.Cuda ? 0 : GemmKernels.EmulationScratchBytes);
         CudaSharedMemoryOptIn.Allow(accelerator, kernel, sharedBytes);
         var grid = new Index3D(Tiles(p.N, GemmKernels.TileN), Tiles(p.M, GemmKernels.TileM), Math.Min(p.Batch, MaxGridYz));
         var config = new KernelConfig(grid, new Index3D(GemmKernels.TensorCoreGroupSize, 1, 1),
-            SharedMemoryConfig.RequestDynamic<byte>(sharedBytes));
+            SharedMemoryConfig.RequestDynamic<GemmKernels.Chunk16>(sharedBytes / 16));
         kernel(stream, config, a, b, c, p);
     }
 
@@ -187,6 +210,8 @@ public sealed class GemmGpu
         if (options.Stages != 0 && (options.Stages < GemmKernels.MinStages || options.Stages > GemmKernels.MaxStages))
             throw new ArgumentOutOfRangeException(nameof(options),
                 $"{Op}: options.Stages = {options.Stages}; expected 0 (default) or {GemmKernels.MinStages}..{GemmKernels.MaxStages}");
+        if (options.Stages != 0 && options.Pipeline != GemmGpuPipeline.CpAsync)
+            throw new ArgumentException($"{Op}: options.Stages = {options.Stages} applies to the cp.async pipeline; the register-staged one has 2", nameof(options));
         if (!float.IsFinite(alpha)) throw new ArgumentException($"{Op}: alpha = {alpha}; expected a finite number", nameof(alpha));
         if (!float.IsFinite(beta)) throw new ArgumentException($"{Op}: beta = {beta}; expected a finite number", nameof(beta));
         bool product = m > 0 && n > 0 && k > 0 && batch > 0, output = m > 0 && n > 0 && batch > 0;

@@ -15,31 +15,36 @@ namespace TinyLlama.Kernels.Tests.MatMul;
 public class GemmGpuTests(CpuAcceleratorFixture gpu)
 {
     static readonly GemmGpuOptions TensorCore = new() { Path = GemmGpuPath.TensorCore };
+    static readonly GemmGpuOptions CpAsync = TensorCore with { Pipeline = GemmGpuPipeline.CpAsync };
     static readonly GemmGpuOptions Simt = new() { Path = GemmGpuPath.Simt };
 
     GemmGpu Gemm => gpu.Kernels.Get<GemmGpu>();
 
-    [Theory]
-    [InlineData(false, false)]
-    [InlineData(false, true)]
-    [InlineData(true, false)]
-    [InlineData(true, true)]
-    public void TensorCoreOneTileEveryTranspose(bool transA, bool transB) =>
-        Run(new Case(transA, transB, 128, 128, 32) { Options = TensorCore });
+    public static TheoryData<bool, bool, GemmGpuPipeline> TransposesAndPipelines()
+    {
+        var data = new TheoryData<bool, bool, GemmGpuPipeline>();
+        foreach (var pipeline in new[] { GemmGpuPipeline.RegisterStaged, GemmGpuPipeline.CpAsync })
+        foreach (bool transA in new[] { false, true })
+        foreach (bool transB in new[] { false, true })
+            data.Add(transA, transB, pipeline);
+        return data;
+    }
 
     [Theory]
-    [InlineData(false, false)]
-    [InlineData(false, true)]
-    [InlineData(true, false)]
-    [InlineData(true, true)]
-    public void TensorCoreRaggedEveryTranspose(bool transA, bool transB) =>
-        Run(new Case(transA, transB, 17, 9, 23) { Options = TensorCore });
+    [MemberData(nameof(TransposesAndPipelines))]
+    public void TensorCoreOneTileEveryTranspose(bool transA, bool transB, GemmGpuPipeline pipeline) =>
+        Run(new Case(transA, transB, 128, 128, 32) { Options = TensorCore with { Pipeline = pipeline } });
 
     [Theory]
-    [InlineData(false, true)]
-    [InlineData(true, false)]
-    public void TensorCoreRaggedAcrossTilesInEveryDimension(bool transA, bool transB) =>
-        Run(new Case(transA, transB, 129, 70, 40) { Options = TensorCore });
+    [MemberData(nameof(TransposesAndPipelines))]
+    public void TensorCoreRaggedEveryTranspose(bool transA, bool transB, GemmGpuPipeline pipeline) =>
+        Run(new Case(transA, transB, 17, 9, 23) { Options = TensorCore with { Pipeline = pipeline } });
+
+    [Theory]
+    [InlineData(false, true, GemmGpuPipeline.RegisterStaged)]
+    [InlineData(true, false, GemmGpuPipeline.CpAsync)]
+    public void TensorCoreRaggedAcrossTilesInEveryDimension(bool transA, bool transB, GemmGpuPipeline pipeline) =>
+        Run(new Case(transA, transB, 129, 70, 40) { Options = TensorCore with { Pipeline = pipeline } });
 
     [Fact]
     public void TensorCoreBf16OutputAccumulatesIntoC() =>
@@ -53,19 +58,25 @@ public class GemmGpuTests(CpuAcceleratorFixture gpu)
     public void TensorCoreBatchedWithPaddedRowsAndABroadcastB() =>
         Run(new Case(false, true, 20, 12, 24) { Options = TensorCore, Batch = 3, Padding = 8, BroadcastB = true });
 
+    [Fact]
+    public void TensorCoreCpAsyncBatched() =>
+        Run(new Case(true, true, 20, 12, 40) { Options = CpAsync, Batch = 2, Padding = 8, Beta = 1f });
+
     [Theory]
     [InlineData(2)]
     [InlineData(4)]
     public void TensorCorePipelineDepths(int stages) =>
-        Run(new Case(false, false, 24, 16, 136) { Options = TensorCore with { Stages = stages } });
+        Run(new Case(false, false, 24, 16, 136) { Options = CpAsync with { Stages = stages } });
 
     [Fact]
     public void TensorCoreUnalignedLeadingDimensionsTakeTheGuardedLoads() =>
         Run(new Case(true, false, 19, 13, 37) { Options = TensorCore, Padding = 3 });
 
-    [Fact]
-    public void TensorCoreForcedScalarLoads() =>
-        Run(new Case(false, true, 16, 16, 40) { Options = TensorCore with { ScalarLoads = true }, Bf16Output = true });
+    [Theory]
+    [InlineData(GemmGpuPipeline.RegisterStaged)]
+    [InlineData(GemmGpuPipeline.CpAsync)]
+    public void TensorCoreForcedScalarLoads(GemmGpuPipeline pipeline) =>
+        Run(new Case(false, true, 16, 16, 40) { Options = TensorCore with { ScalarLoads = true, Pipeline = pipeline }, Bf16Output = true });
 
     [Fact]
     public void KZeroScalesC() =>
