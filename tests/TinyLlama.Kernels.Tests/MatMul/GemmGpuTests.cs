@@ -125,7 +125,7 @@ public class GemmGpuTests(CpuAcceleratorFixture gpu)
         var random = new Random(t.Seed);
         int rowsA = t.TransA ? t.K : t.M, colsA = t.TransA ? t.M : t.K;
         int rowsB = t.TransB ? t.N : t.K, colsB = t.TransB ? t.K : t.N;
-        int lda = colsA + t.Padding, ldb = colsB + t.Padding, ldc = t.N + t.Padding;
+        int lda = Math.Max(1, colsA) + t.Padding, ldb = Math.Max(1, colsB) + t.Padding, ldc = Math.Max(1, t.N) + t.Padding;
         // Batch entries are separated by a gap as well, so strides are not just rows·ld.
         long strideA = (long)rowsA * lda + t.Padding, strideC = (long)t.M * ldc + t.Padding;
         long strideB = t.BroadcastB ? 0 : (long)rowsB * ldb + t.Padding;
