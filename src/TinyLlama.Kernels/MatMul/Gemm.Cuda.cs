@@ -75,6 +75,10 @@ public static partial class GemmKernels
     /// 8, or an offset view) take the same path with ordinary guarded loads. Any M, N, K ≥ 0 works.</para>
     /// <para><b>Epilogue.</b> Each lane writes its accumulators straight from registers (pairs of neighbouring
     /// columns), alpha·acc + beta·C.</para>
+    /// <para><b>Status.</b> This is the cp.async variant; <see cref="GemmGpu"/> runs
+    /// <see cref="TensorCoreRegisterStaged{TC, TCElement}"/> by default, because ptxas 11.8 keeps this kernel's
+    /// inline-PTX output slots in local memory (888-byte stack frame) and not that one's. docs/gpu-matmul.md has the
+    /// whole design, the ptxas figures and what an H100 must still confirm.</para>
     /// </summary>
     [GpuKernel(typeof(float), typeof(F32Element))]
     [GpuKernel(typeof(ushort), typeof(Bf16Element))]

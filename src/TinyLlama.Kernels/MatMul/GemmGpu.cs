@@ -178,7 +178,7 @@ public sealed class GemmGpu
     }
 
     /// <summary>16-byte cp.async needs every chunk's address aligned: the base, and every row and batch step.</summary>
-    static bool CanCopy16(long address, int ld, long stride) => address % 16 == 0 && ld % 8 == 0 && stride % 8 == 0;
+    internal static bool CanCopy16(long address, int ld, long stride) => address % 16 == 0 && ld % 8 == 0 && stride % 8 == 0;
 
     static void LaunchSimt<TIn, TC>(
         Action<AcceleratorStream, KernelConfig, ArrayView<TIn>, ArrayView<TIn>, ArrayView<TC>, GemmGpuParams> kernel,

@@ -106,6 +106,18 @@ public class GemmGpuTests(CpuAcceleratorFixture gpu)
         Run(new Case(true, true, 48, 40, 56) { Options = Simt, Seed = 99 });
     }
 
+    [Fact]
+    public void TestBuffersAreAlignedSoTheVectorLoadsAreExercised()
+    {
+        // The 16-byte paths (cp.async, or one ld.global.v4 per chunk) are taken only for 16-byte aligned operands;
+        // the tests above with ld a multiple of 8 rely on the CPU accelerator's buffers being aligned.
+        using var buffer = gpu.Upload<ushort>(new ushort[40]);
+        Assert.True(GemmGpu.CanCopy16(View(buffer, 40).LoadEffectiveAddressAsPtr().ToInt64(), 8, 16));
+        Assert.False(GemmGpu.CanCopy16(View(buffer, 40).SubView(1, 16).LoadEffectiveAddressAsPtr().ToInt64(), 8, 16));
+        Assert.False(GemmGpu.CanCopy16(0, 12, 0));
+        Assert.False(GemmGpu.CanCopy16(0, 8, 4));
+    }
+
     /// <summary>One product: random operands, a poisoned or random C, the kernel, then the per-element check.</summary>
     sealed record Case(bool TransA, bool TransB, int M, int N, int K)
     {
