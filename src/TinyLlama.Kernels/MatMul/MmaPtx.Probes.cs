@@ -12,13 +12,13 @@ public static class MmaProbeKernels
     /// <summary>
     /// D = A·B + C for one 16×8×16 tile, launched with one warp. a: (16, 16) bf16 row-major; b: (16, 8) bf16 row-major
     /// (k, n); c and d: (16, 8) f32 row-major. Each lane gathers its fragments straight from global memory by the PTX
-    /// ISA's layout and scatters its four results the same way. Off CUDA, launch it with
-    /// 4·<see cref="MmaPtx.ScratchWordsPerWarp"/> bytes of dynamic shared memory for the emulation.
+    /// ISA's layout and scatters its four results the same way. Launch it with 4·<see cref="MmaPtx.ScratchWordsPerWarp"/>
+    /// bytes of dynamic shared memory (in <see cref="GemmKernels.Chunk16"/> units), which only the emulation uses.
     /// </summary>
     [GpuKernel]
     public static void MmaTile(ArrayView<ushort> a, ArrayView<ushort> b, ArrayView<float> c, ArrayView<float> d)
     {
-        ArrayView<uint> words = SharedMemory.GetDynamic<byte>().Cast<uint>();
+        ArrayView<uint> words = SharedMemory.GetDynamic<GemmKernels.Chunk16>().Cast<uint>();
         int lane = Warp.LaneIdx, g = lane >> 2, t = lane & 3;
         var fa = new Frag4
         {
@@ -42,17 +42,17 @@ public static class MmaProbeKernels
 
     /// <summary>
     /// Loads a 16×16 b16 matrix (row-major, 32-byte rows) into shared memory and reads it back with ldmatrix.x4 and
-    /// ldmatrix.x4.trans, launched with one warp and 512 bytes of dynamic shared memory, plus, off CUDA,
-    /// 4·<see cref="MmaPtx.ScratchWordsPerWarp"/> for the emulation. Matrix j is the 8×8 block
+    /// ldmatrix.x4.trans, launched with one warp and 512 + 4·<see cref="MmaPtx.ScratchWordsPerWarp"/> bytes of dynamic
+    /// shared memory in <see cref="GemmKernels.Chunk16"/> units (the second part is the emulation's). Matrix j is the 8×8 block
     /// at rows 8(j%2), columns 8(j/2) (the order an A fragment wants), so lane 8j+i points at row 8(j%2)+i,
     /// column 8(j/2). output: (32 lanes, 8) uint, registers R0..R3 of the plain load, then of the transposed one.
     /// </summary>
     [GpuKernel]
     public static void Ldmatrix(ArrayView<ushort> matrix, ArrayView<uint> output)
     {
-        ArrayView<byte> bytes = SharedMemory.GetDynamic<byte>();
-        ArrayView<ushort> shared = bytes.Cast<ushort>();
-        ArrayView<uint> words = bytes.Cast<uint>();
+        ArrayView<GemmKernels.Chunk16> chunks = SharedMemory.GetDynamic<GemmKernels.Chunk16>(); // .align 16 for ldmatrix
+        ArrayView<ushort> shared = chunks.Cast<ushort>();
+        ArrayView<uint> words = chunks.Cast<uint>();
         uint sharedBase = MmaPtx.SharedBase();
         int lane = Warp.LaneIdx;
         for (int i = lane; i < 256; i += 32) shared[i] = matrix[i];

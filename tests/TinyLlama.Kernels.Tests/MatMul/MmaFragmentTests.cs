@@ -12,19 +12,24 @@ namespace TinyLlama.Kernels.Tests.MatMul;
 public class MmaFragmentTests(CpuAcceleratorFixture gpu)
 {
     [Fact]
-    public void MmaTileEqualsTheScalarProductOnBf16Inputs()
+    public void MmaTileEqualsTheScalarProductOnBf16Inputs() => CheckMmaTile(gpu.Accelerator);
+
+    [Fact]
+    public void LdmatrixDeliversTheDocumentedElementsPlainAndTransposed() => CheckLdmatrix(gpu.Accelerator);
+
+    internal static void CheckMmaTile(Accelerator accelerator)
     {
         var random = new Random(5);
         ushort[] a = RandomBf16(random, 16 * 16), b = RandomBf16(random, 16 * 8);
         float[] c = Enumerable.Range(0, 16 * 8).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
-        using var da = gpu.Upload<ushort>(a);
-        using var db = gpu.Upload<ushort>(b);
-        using var dc = gpu.Upload<float>(c);
-        using var dd = gpu.Poisoned<float>(16 * 8);
-        var kernel = gpu.Accelerator.LoadKernel<ArrayView<ushort>, ArrayView<ushort>, ArrayView<float>, ArrayView<float>>(
+        using var da = GemmGpuCheck.Upload<ushort>(accelerator, a);
+        using var db = GemmGpuCheck.Upload<ushort>(accelerator, b);
+        using var dc = GemmGpuCheck.Upload<float>(accelerator, c);
+        using var dd = GemmGpuCheck.Upload<float>(accelerator, Enumerable.Repeat(float.NaN, 16 * 8).ToArray());
+        var kernel = accelerator.LoadKernel<ArrayView<ushort>, ArrayView<ushort>, ArrayView<float>, ArrayView<float>>(
             MmaProbeKernels.MmaTile);
-        kernel(gpu.Stream, new KernelConfig(1, 32, SharedMemoryConfig.RequestDynamic<byte>(4 * MmaPtx.ScratchWordsPerWarp)), da.View, db.View, dc.View, dd.View);
-        float[] d = gpu.Download(dd);
+        kernel(accelerator.DefaultStream, new KernelConfig(1, 32, SharedMemoryConfig.RequestDynamic<GemmKernels.Chunk16>(4 * MmaPtx.ScratchWordsPerWarp / 16)), da.View, db.View, dc.View, dd.View);
+        float[] d = GemmGpuCheck.Download(accelerator, GemmGpuCheck.View(dd, 16 * 8));
         for (int i = 0; i < 16; i++)
         for (int j = 0; j < 8; j++)
         {
@@ -35,16 +40,15 @@ public class MmaFragmentTests(CpuAcceleratorFixture gpu)
         }
     }
 
-    [Fact]
-    public void LdmatrixDeliversTheDocumentedElementsPlainAndTransposed()
+    internal static void CheckLdmatrix(Accelerator accelerator)
     {
         // Element (r, c) holds r·16 + c: every register names the two elements it carries.
         ushort[] matrix = Enumerable.Range(0, 256).Select(i => (ushort)i).ToArray();
-        using var dm = gpu.Upload<ushort>(matrix);
-        using var dout = gpu.Poisoned<uint>(32 * 8);
-        var kernel = gpu.Accelerator.LoadKernel<ArrayView<ushort>, ArrayView<uint>>(MmaProbeKernels.Ldmatrix);
-        kernel(gpu.Stream, new KernelConfig(1, 32, SharedMemoryConfig.RequestDynamic<byte>(512 + 4 * MmaPtx.ScratchWordsPerWarp)), dm.View, dout.View);
-        uint[] output = gpu.Download(dout);
+        using var dm = GemmGpuCheck.Upload<ushort>(accelerator, matrix);
+        using var dout = GemmGpuCheck.Upload<uint>(accelerator, Enumerable.Repeat(0xFFFF_FFFFu, 32 * 8).ToArray());
+        var kernel = accelerator.LoadKernel<ArrayView<ushort>, ArrayView<uint>>(MmaProbeKernels.Ldmatrix);
+        kernel(accelerator.DefaultStream, new KernelConfig(1, 32, SharedMemoryConfig.RequestDynamic<GemmKernels.Chunk16>((512 + 4 * MmaPtx.ScratchWordsPerWarp) / 16)), dm.View, dout.View);
+        uint[] output = GemmGpuCheck.Download(accelerator, GemmGpuCheck.View(dout, 32 * 8));
         for (int lane = 0; lane < 32; lane++)
         {
             int g = lane >> 2, t = lane & 3;
