@@ -81,6 +81,9 @@ public sealed class Trainer : IDisposable
     /// <summary>Processes that train together (1 alone).</summary>
     public int WorldSize { get; }
 
+    /// <summary>The gradient averaging of a data-parallel run (null alone); its ToString describes it for logs.</summary>
+    public IGradientSync? GradientSync => _sync;
+
     /// <summary>Micro-steps per optimizer step on each rank.</summary>
     public int Accumulation => Options.BatchSize / (Options.MicroBatchSize * WorldSize);
 

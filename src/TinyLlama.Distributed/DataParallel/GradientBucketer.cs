@@ -136,6 +136,9 @@ public sealed class GradientBucketer : IGradientSync
         }
     }
 
+    /// <summary>For logs: "gradients averaged in 2 buckets of 25.0, 3.1 MiB".</summary>
+    public override string ToString() => $"gradients averaged in {Plan}";
+
     public void Dispose()
     {
         foreach (var hook in _hooks) hook.Dispose();

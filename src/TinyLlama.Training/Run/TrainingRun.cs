@@ -61,7 +61,8 @@ public sealed class TrainingRun(RunSettings settings, TrainOptions options, Text
         var loader = new PackedDataLoader(trainSources, settings.DataWeights, options.SeqLen, options.MicroBatchSize, (ulong)options.Seed, rank, worldSize);
         var validationLoader = validationData is null ? null : new PackedDataLoader(validationData, options.SeqLen, options.MicroBatchSize, seed: 1, rank, worldSize);
         using var trainer = new Trainer(options, model, loader, validationLoader, checkpointDir, parallel);
-        if (worldSize > 1) _log.WriteLine($"data-parallel: {worldSize} processes, {trainer.Accumulation} micro-step(s) of {options.MicroBatchSize} sequences each per step");
+        if (worldSize > 1)
+            _log.WriteLine($"data-parallel: {worldSize} processes, {trainer.Accumulation} micro-step(s) of {options.MicroBatchSize} sequences each per step; {trainer.GradientSync}");
 
         string metricsPath = Path.Combine(outDir, MetricsLog.DefaultFileName);
         if (settings.Resume && trainer.Checkpoints.Latest() is { } latest)
