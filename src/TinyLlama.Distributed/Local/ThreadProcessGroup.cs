@@ -30,7 +30,11 @@ public sealed class ThreadProcessGroup : IProcessGroup
     public static ThreadProcessGroup[] Create(int worldSize, TimeSpan? timeout = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(worldSize);
-        var shared = new Rendezvous(worldSize, timeout ?? TimeSpan.FromMinutes(2));
+        // A bounded wait is the point: a rank that never comes is an error naming it, not a hung test run.
+        var wait = timeout ?? TimeSpan.FromMinutes(2);
+        if (wait <= TimeSpan.Zero || wait > TimeSpan.FromDays(1))
+            throw new ArgumentOutOfRangeException(nameof(timeout), wait, "the collective timeout must be positive and at most a day");
+        var shared = new Rendezvous(worldSize, wait);
         return Enumerable.Range(0, worldSize).Select(r => new ThreadProcessGroup(shared, r)).ToArray();
     }
 
