@@ -4,6 +4,7 @@ using TinyLlama.Model;
 using TinyLlama.Tensors;
 using TinyLlama.Training.Checkpointing;
 using TinyLlama.Training.Optim;
+using TinyLlama.Training.Parallel;
 
 namespace TinyLlama.Training;
 
@@ -25,6 +26,11 @@ public sealed class TrainingDivergedException(int step, double loss)
 /// schedule, periodic validation and atomic checkpoints. A stop request (Ctrl-C, SIGTERM, --max-time) finishes the
 /// current step, then writes a checkpoint; resuming from it continues with exactly the losses an uninterrupted run
 /// would have produced (the data sampler, the optimizer moments and the step counters are all in the checkpoint).
+/// <para>Data-parallel: with an <see cref="IDataParallel"/> of N ranks each rank runs this loop on its shard of every
+/// global batch (its loaders built with its rank and N), gradients are averaged during the last micro-step's backward,
+/// and every rank takes the same optimizer step. The global batch stays <see cref="TrainOptions.BatchSize"/>
+/// = micro-batch × accumulation × N. Rank 0 alone writes checkpoints; every rank can load them. The logged loss and
+/// the validation loss are means over all ranks' samples, and a stop request on any rank stops all at the same step.</para>
 /// </summary>
 public sealed class Trainer : IDisposable
 {
@@ -35,14 +41,26 @@ public sealed class Trainer : IDisposable
     private readonly CheckpointStore _checkpoints;
     private readonly LrSchedule _schedule;
     private readonly int[] _inputs, _targets;
+    private readonly IDataParallel? _parallel;
+    private readonly IGradientSync? _sync;
     private double _elapsedBefore;
+    private bool _ranksAgreed;
 
-    public Trainer(TrainOptions options, LlamaForCausalLM model, PackedDataLoader train, PackedDataLoader? validation, string checkpointDir)
+    /// <param name="parallel">The data-parallel job this trainer is a rank of; null trains in this process alone.</param>
+    public Trainer(TrainOptions options, LlamaForCausalLM model, PackedDataLoader train, PackedDataLoader? validation, string checkpointDir,
+        IDataParallel? parallel = null)
     {
         Options = options.Validate(model.Config.MaxSeqLen);
         if (train.SeqLen != options.SeqLen || train.MicroBatchSize != options.MicroBatchSize)
             throw new ArgumentException($"trainer: the loader gives ({train.MicroBatchSize}, {train.SeqLen}) batches; the options ask for ({options.MicroBatchSize}, {options.SeqLen})");
+        Rank = parallel?.Rank ?? 0;
+        WorldSize = parallel?.WorldSize ?? 1;
+        if (options.BatchSize % (options.MicroBatchSize * WorldSize) != 0)
+            throw new ArgumentException($"--batch-size {options.BatchSize}: expected a multiple of --micro-batch-size {options.MicroBatchSize} × {WorldSize} processes");
+        CheckShard(train, "training");
+        if (validation is not null) CheckShard(validation, "validation");
         _model = model;
+        _parallel = parallel;
         _train = train;
         _validation = validation;
         _optimizer = new AdamWOptimizer(model.NamedParameters(), new AdamWOptions
@@ -54,6 +72,27 @@ public sealed class Trainer : IDisposable
         _schedule = new LrSchedule(options.Lr, options.MinLr, options.Warmup(TotalSteps), TotalSteps).Validate();
         _inputs = new int[options.MicroBatchSize * options.SeqLen];
         _targets = new int[options.MicroBatchSize * options.SeqLen];
+        _sync = parallel?.CreateGradientSync(model.NamedParameters().ToList());
+    }
+
+    /// <summary>This process's rank in a data-parallel job (0 alone).</summary>
+    public int Rank { get; }
+
+    /// <summary>Processes that train together (1 alone).</summary>
+    public int WorldSize { get; }
+
+    /// <summary>The gradient averaging of a data-parallel run (null alone); its ToString describes it for logs.</summary>
+    public IGradientSync? GradientSync => _sync;
+
+    /// <summary>Micro-steps per optimizer step on each rank.</summary>
+    public int Accumulation => Options.BatchSize / (Options.MicroBatchSize * WorldSize);
+
+    // Each rank must read its own slice of the global batch: a loader built for another rank or world size would
+    // silently train on duplicated or missing samples.
+    private void CheckShard(PackedDataLoader loader, string what)
+    {
+        if (loader.Sampler.Rank != Rank || loader.Sampler.WorldSize != WorldSize)
+            throw new ArgumentException($"trainer: the {what} loader reads the shard of rank {loader.Sampler.Rank} of {loader.Sampler.WorldSize}; this is rank {Rank} of {WorldSize}");
     }
 
     public TrainOptions Options { get; }
@@ -75,7 +114,7 @@ public sealed class Trainer : IDisposable
     /// <summary>Called after every validation, with the step and the loss.</summary>
     public event Action<int, double>? Validated;
 
-    /// <summary>Called after every checkpoint, with its folder.</summary>
+    /// <summary>Called after every checkpoint, with its folder (on rank 0, the one that writes them).</summary>
     public event Action<string>? CheckpointWritten;
 
     /// <summary>Restores the model, optimizer, sampler and counters from a checkpoint folder.</summary>
@@ -90,15 +129,20 @@ public sealed class Trainer : IDisposable
             throw new InvalidDataException($"{checkpointFolder}: the checkpoint was trained with {mismatch}; resume with the same settings");
         _train.SetState(state.Sampler);
         (Step, Tokens, _elapsedBefore) = (state.Step, state.Tokens, state.ElapsedSeconds);
+        _ranksAgreed = false; // the next Run checks that every rank resumed to the same step
     }
 
-    /// <summary>Runs until the schedule ends, a token or time budget is reached, or <paramref name="stop"/> is signalled.</summary>
+    /// <summary>
+    /// Runs until the schedule ends, a token or time budget is reached, or <paramref name="stop"/> is signalled (on
+    /// any rank: the ranks agree before every step, so all stop after the same one).
+    /// </summary>
     public void Run(CancellationToken stop = default)
     {
         var clock = Stopwatch.StartNew();
-        int accumulation = Options.BatchSize / Options.MicroBatchSize;
+        int accumulation = Accumulation;
         bool wroteLast = false;
-        while (Step < TotalSteps && !stop.IsCancellationRequested && !OverBudget(clock))
+        AgreeOnStart();
+        while (Step < TotalSteps && !StopAgreed(stop.IsCancellationRequested || OverBudget(clock)))
         {
             var stepClock = Stopwatch.StartNew();
             double lr = _schedule.At(Step);
@@ -110,10 +154,14 @@ public sealed class Trainer : IDisposable
                 var ids = Tensor.FromArray(_inputs, Options.MicroBatchSize, Options.SeqLen);
                 var targets = Tensor.FromArray(_targets, Options.MicroBatchSize, Options.SeqLen);
                 var microLoss = _model.Loss(ids, targets);
-                // The mean over the global batch: each micro-batch's mean weighs 1 / accumulation.
+                // The mean over the global batch: each micro-batch's mean weighs 1 / accumulation, and the ranks'
+                // gradients are averaged (each rank holds the same number of samples).
+                _sync?.BeginBackward(synchronize: micro == accumulation - 1);
                 (microLoss * (1.0 / accumulation)).Backward();
+                _sync?.FinishBackward();
                 loss += microLoss.Item() / accumulation;
             }
+            if (_parallel is not null) loss = _parallel.Average(loss);
             if (!double.IsFinite(loss)) throw new TrainingDivergedException(Step + 1, loss);
             double gradNorm = _optimizer.ClipGradNorm(Options.GradClip);
             if (!double.IsFinite(gradNorm)) throw new TrainingDivergedException(Step + 1, gradNorm);
@@ -139,7 +187,11 @@ public sealed class Trainer : IDisposable
         if (!wroteLast && Step > 0) SaveCheckpoint(clock);
     }
 
-    /// <summary>Mean loss over the first EvalBatches batches of the validation data (the same batches every time).</summary>
+    /// <summary>
+    /// Mean loss over the first EvalBatches batches of the validation data (the same batches every time). With N
+    /// ranks each evaluates its shard of those global batches and the means are averaged: the loss of the same
+    /// samples that one process with N× the micro-batch would evaluate. A collective: every rank calls it.
+    /// </summary>
     public double ValidationLoss()
     {
         if (_validation is null) throw new InvalidOperationException("no validation data");
@@ -160,11 +212,28 @@ public sealed class Trainer : IDisposable
             }
         }
         _validation.SetState(saved);
-        return total / Options.EvalBatches;
+        double loss = total / Options.EvalBatches;
+        return _parallel is null ? loss : _parallel.Average(loss);
     }
+
+    /// <summary>
+    /// Before the first step of a data-parallel run: every rank must be at the same step (resumed from the same
+    /// checkpoint), and every rank starts from rank 0's parameters (a fresh model or one loaded from a checkpoint).
+    /// </summary>
+    private void AgreeOnStart()
+    {
+        if (_parallel is null || _ranksAgreed) return;
+        _parallel.EnsureSame(Step, "the step to start from (did every rank resume from the same checkpoint folder?)");
+        _parallel.BroadcastParameters(_model.NamedParameters().ToList());
+        _ranksAgreed = true;
+    }
+
+    private bool StopAgreed(bool stopHere) => _parallel is null ? stopHere : _parallel.Any(stopHere);
 
     private void SaveCheckpoint(Stopwatch clock)
     {
+        // Every rank holds the same parameters, moments and sampler state; one writer keeps the folder consistent.
+        if (Rank != 0) return;
         var state = new TrainingState
         {
             Step = Step,
@@ -201,5 +270,9 @@ public sealed class Trainer : IDisposable
         return null;
     }
 
-    public void Dispose() => _optimizer.Dispose();
+    public void Dispose()
+    {
+        _sync?.Dispose();
+        _optimizer.Dispose();
+    }
 }

@@ -69,6 +69,10 @@ public sealed class TrainCommandTests : IDisposable
         var d = CliRunner.Run("train", "--preset", "nano", "--data", Path.Combine(_dir, "missing"), "--out", Path.Combine(_dir, "z"));
         Assert.Equal(1, d.ExitCode);
         Assert.Contains("missing", d.Error);
+        var b = CliRunner.Run("train", "--preset", "nano", "--bucket-mb", "0", "--out", Path.Combine(_dir, "w"));
+        Assert.Equal(1, b.ExitCode);
+        Assert.Contains("--bucket-mb 0", b.Error);
+        Assert.False(Directory.Exists(Path.Combine(_dir, "w")), "a refused command created its output folder");
     }
 
     [Fact]

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text.Json.Nodes;
+using TinyLlama.Distributed.DataParallel;
 using TinyLlama.Training;
 using TinyLlama.Training.Run;
 
@@ -31,7 +32,7 @@ internal static class TrainCommand
         var maxTokens = new Option<long?>("--max-tokens") { Description = "Train on this many tokens (sets the schedule length)." };
         var maxTime = new Option<string?>("--max-time") { Description = "Stop after this wall time (e.g. 90s, 10m, 2h, or hh:mm:ss); a checkpoint is written." };
         var batch = new Option<int>("--batch-size") { Description = "Sequences per optimizer step.", DefaultValueFactory = _ => 8 };
-        var micro = new Option<int?>("--micro-batch-size") { Description = "Sequences per forward/backward (gradients accumulate to --batch-size; default: the batch size)." };
+        var micro = new Option<int?>("--micro-batch-size") { Description = "Sequences per forward/backward in each process (gradients accumulate to --batch-size over the processes; default: the batch size over the processes)." };
         var seqLen = new Option<int?>("--seq-len") { Description = "Tokens per sequence (default: the model's context length)." };
         var lr = new Option<double>("--lr") { Description = "Peak learning rate.", DefaultValueFactory = _ => DefaultLr };
         var minLr = new Option<double>("--min-lr") { Description = "Learning rate at the end of the cosine decay.", DefaultValueFactory = _ => DefaultMinLr };
@@ -47,11 +48,12 @@ internal static class TrainCommand
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its latest checkpoint." };
         var device = new Option<string>("--device") { Description = "cpu (cuda comes with the GPU backend).", DefaultValueFactory = _ => "cpu" };
         var samples = new Option<int>("--samples") { Description = "Text samples to print at the end.", DefaultValueFactory = _ => 3 };
+        var bucketMb = new Option<double>("--bucket-mb") { Description = "Data-parallel runs: MiB of gradients per all-reduce bucket (as DDP's bucket_cap_mb).", DefaultValueFactory = _ => BucketPlan.DefaultBucketBytes / 1048576.0 };
 
         var command = new Command("train", "Pre-train a Llama model (with no flags: the tiny preset on the embedded corpus, a few minutes on a CPU).")
         {
             config, preset, data, dataWeights, valData, tokenizer, output, maxSteps, maxTokens, maxTime, batch, micro, seqLen, lr, minLr, warmup,
-            weightDecay, gradClip, seed, checkpointEvery, keepLast, evalEvery, evalBatches, initFrom, resume, device, samples,
+            weightDecay, gradClip, seed, checkpointEvery, keepLast, evalEvery, evalBatches, initFrom, resume, device, samples, bucketMb,
         };
         command.SetAction(parse =>
         {
@@ -76,6 +78,13 @@ internal static class TrainCommand
                     return parse.GetValue(option)!;
                 }
 
+                double bucketMiB = Get(bucketMb);
+                if (!(bucketMiB > 0)) throw new ArgumentException($"--bucket-mb {bucketMiB}: expected > 0");
+                // The job this process is a rank of (null: alone); the one place the process group comes from.
+                using var group = ProcessGroups.CreateFromEnvironment();
+                var parallel = group is null ? null : new DistributedDataParallel(group, (long)(bucketMiB * 1048576));
+                int worldSize = group?.WorldSize ?? 1;
+
                 string presetName = Get(preset);
                 var modelShape = Model.LlamaPresets.Get(presetName);
                 int batchSize = Get(batch);
@@ -84,7 +93,7 @@ internal static class TrainCommand
                 var options = new TrainOptions
                 {
                     BatchSize = batchSize,
-                    MicroBatchSize = Get(micro) ?? batchSize,
+                    MicroBatchSize = Get(micro) ?? Math.Max(1, batchSize / worldSize),
                     SeqLen = Get(seqLen) ?? modelShape.MaxSeqLen,
                     MaxSteps = steps ?? (tokens is null ? DefaultSteps : null),
                     MaxTokens = tokens,
@@ -121,7 +130,7 @@ internal static class TrainCommand
                 using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Request);
                 try
                 {
-                    return new TrainingRun(settings, options, stdout, stderr).Execute(stop.Token);
+                    return new TrainingRun(settings, options, stdout, stderr, parallel).Execute(stop.Token);
                 }
                 catch (TrainingDivergedException e)
                 {

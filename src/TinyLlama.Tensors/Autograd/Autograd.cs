@@ -45,16 +45,22 @@ public static class Autograd
         {
             AccumulateLeaf(root, seed);
             seed.Dispose();
+            root.RunPostAccumulateGradHooks();
             return;
         }
 
         var order = TopologicalOrder(root.GradFn);
+        var completion = LeafCompletion.For(order);
         var pending = new Dictionary<Function, Tensor>(ReferenceEqualityComparer.Instance) { [root.GradFn] = seed };
         try
         {
             foreach (var fn in order)
             {
-                if (!pending.Remove(fn, out var gradOut)) continue; // nothing flowed here
+                if (!pending.Remove(fn, out var gradOut))
+                {
+                    completion?.Passed(fn); // nothing flowed here, so nothing will flow from here either
+                    continue;
+                }
                 fn.ThrowIfReleased();
                 var gradIns = fn.Backward(gradOut);
                 var handedOn = new HashSet<Tensor>(ReferenceEqualityComparer.Instance);
@@ -65,7 +71,10 @@ public static class Autograd
                     if (g is null || !input.RequiresGrad) continue;
                     CheckGradient(fn, i, input, g);
                     if (input.GradFn is null)
+                    {
                         AccumulateLeaf(input, g);
+                        completion?.Received(input);
+                    }
                     else if (pending.TryGetValue(input.GradFn, out var existing))
                         existing.AddInPlace(g);
                     else
@@ -80,6 +89,7 @@ public static class Autograd
                     if (g is not null && !handedOn.Contains(g)) g.Dispose();
                 if (!handedOn.Contains(gradOut)) gradOut.Dispose();
                 if (!retainGraph) fn.ReleaseSaved();
+                completion?.Passed(fn);
             }
         }
         finally

@@ -21,8 +21,20 @@ public sealed partial class Tensor
         }
     }
 
-    /// <summary>The accumulated gradient of a leaf after <see cref="Backward"/>; null before.</summary>
-    public Tensor? Grad { get; internal set; }
+    /// <summary>
+    /// The accumulated gradient of a leaf after <see cref="Backward"/>; null before. It can be assigned (as PyTorch's
+    /// <c>p.grad = g</c>, e.g. averaged gradients from other processes): same shape and dtype; the tensor then owns it.
+    /// </summary>
+    public Tensor? Grad
+    {
+        get;
+        set
+        {
+            if (value is not null && (!value.Shape.SequenceEqual(Shape) || value.DType != DType))
+                throw new ArgumentException($"Grad: a gradient of {value.ShapeText} {value.DType.Name()} for tensor {ShapeText} {DType.Name()}; expected the tensor's shape and dtype");
+            field = value;
+        }
+    }
 
     /// <summary>The Function that produced this tensor, or null for a leaf.</summary>
     public Function? GradFn { get; internal set; }

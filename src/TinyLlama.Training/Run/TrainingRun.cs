@@ -7,6 +7,7 @@ using TinyLlama.Model;
 using TinyLlama.Model.Generation;
 using TinyLlama.Tensors;
 using TinyLlama.Training.Metrics;
+using TinyLlama.Training.Parallel;
 
 namespace TinyLlama.Training.Run;
 
@@ -22,9 +23,16 @@ namespace TinyLlama.Training.Run;
 /// loss.svg            training and validation loss
 /// hf/                 the final model as a Hugging Face folder (config.json, model.safetensors, tokenizer.json)
 /// </code>
+/// With <paramref name="parallel"/> (one rank of a data-parallel job, every rank running this same command on a
+/// folder they share): rank 0 prepares the tokenizer and the data while the others wait, then every rank opens them;
+/// rank 0 alone writes run.json, checkpoints, metrics, the plot, the export and the samples, and every rank loads
+/// the checkpoint on --resume. The other ranks print nothing but errors.
 /// </summary>
-public sealed class TrainingRun(RunSettings settings, TrainOptions options, TextWriter output, TextWriter log)
+public sealed class TrainingRun(RunSettings settings, TrainOptions options, TextWriter output, TextWriter log, IDataParallel? parallel = null)
 {
+    private readonly int _rank = parallel?.Rank ?? 0;
+    private readonly TextWriter _log = (parallel?.Rank ?? 0) == 0 ? log : TextWriter.Null;
+
     public int Execute(CancellationToken stop)
     {
         if (settings.Device != "cpu")
@@ -32,34 +40,47 @@ public sealed class TrainingRun(RunSettings settings, TrainOptions options, Text
         string outDir = Path.GetFullPath(settings.Out);
         Directory.CreateDirectory(outDir);
         var checkpointDir = Path.Combine(outDir, "checkpoints");
+        // Every rank checks before rank 0 writes anything, so a refused folder is refused by all (and left alone).
         RunGuard.Check(outDir, settings, new Checkpointing.CheckpointStore(checkpointDir, options.KeepLast).List().Count > 0);
+        parallel?.Barrier();
 
-        var tokenizer = LoadOrTrainTokenizer(outDir);
+        var tokenizer = RankZeroFirst(() => LoadOrTrainTokenizer(outDir));
         var config = ModelConfig(tokenizer);
         options.Validate(config.MaxSeqLen);
-        var (trainSources, validationData) = OpenData(outDir, tokenizer, options.SeqLen);
+        var (trainSources, validationData) = RankZeroFirst(() => OpenData(outDir, tokenizer, options.SeqLen));
         using var disposeValidation = validationData;
         using var disposeTrain = new DisposeAll(trainSources);
-        RunGuard.Save(outDir, settings, options);
+        if (_rank == 0) RunGuard.Save(outDir, settings, options);
 
         using var model = settings.InitFrom is null ? new LlamaForCausalLM(config, options.Seed) : HfCheckpoint.Load(settings.InitFrom);
-        log.WriteLine($"model: {config} — {model.ParameterCount():N0} parameters");
-        log.WriteLine($"data: {trainSources.Sum(d => d.TotalTokens):N0} training tokens in {trainSources.Sum(d => d.Files.Count)} files from {trainSources.Count} source(s)" +
+        _log.WriteLine($"model: {config} — {model.ParameterCount():N0} parameters");
+        _log.WriteLine($"data: {trainSources.Sum(d => d.TotalTokens):N0} training tokens in {trainSources.Sum(d => d.Files.Count)} files from {trainSources.Count} source(s)" +
                       (validationData is null ? "" : $", {validationData.TotalTokens:N0} validation tokens"));
-        var loader = new PackedDataLoader(trainSources, settings.DataWeights, options.SeqLen, options.MicroBatchSize, (ulong)options.Seed);
-        var validationLoader = validationData is null ? null : new PackedDataLoader(validationData, options.SeqLen, options.MicroBatchSize, seed: 1);
-        using var trainer = new Trainer(options, model, loader, validationLoader, checkpointDir);
+        // Each rank reads its own slice of every global batch (validation too); see Trainer.
+        int rank = _rank, worldSize = parallel?.WorldSize ?? 1;
+        var loader = new PackedDataLoader(trainSources, settings.DataWeights, options.SeqLen, options.MicroBatchSize, (ulong)options.Seed, rank, worldSize);
+        var validationLoader = validationData is null ? null : new PackedDataLoader(validationData, options.SeqLen, options.MicroBatchSize, seed: 1, rank, worldSize);
+        using var trainer = new Trainer(options, model, loader, validationLoader, checkpointDir, parallel);
+        if (worldSize > 1)
+            _log.WriteLine($"data-parallel: {worldSize} processes, {trainer.Accumulation} micro-step(s) of {options.MicroBatchSize} sequences each per step; {trainer.GradientSync}");
 
         string metricsPath = Path.Combine(outDir, MetricsLog.DefaultFileName);
         if (settings.Resume && trainer.Checkpoints.Latest() is { } latest)
         {
             trainer.Resume(latest.Path);
-            MetricsLog.TruncateAfter(metricsPath, trainer.Step);
-            log.WriteLine($"resumed from {latest.Path} at step {trainer.Step}");
+            if (_rank == 0) MetricsLog.TruncateAfter(metricsPath, trainer.Step);
+            _log.WriteLine($"resumed from {latest.Path} at step {trainer.Step}");
         }
-        else if (File.Exists(metricsPath)) File.Delete(metricsPath);
+        else if (_rank == 0 && File.Exists(metricsPath)) File.Delete(metricsPath);
 
-        log.WriteLine($"training: {trainer.TotalSteps} steps of {options.BatchSize} × {options.SeqLen} tokens, lr {options.Lr:G3} → {options.MinLr:G3}");
+        if (_rank != 0)
+        {
+            // The same steps, collectives and stop decision as rank 0; its outputs are rank 0's to write.
+            trainer.Run(stop);
+            return 0;
+        }
+
+        _log.WriteLine($"training: {trainer.TotalSteps} steps of {options.BatchSize} × {options.SeqLen} tokens, lr {options.Lr:G3} → {options.MinLr:G3}");
         using (var metrics = new MetricsLog(metricsPath, append: true))
         using (var progress = ProgressDisplay.ForConsole(trainer.TotalSteps, options.MaxTime))
         {
@@ -83,14 +104,28 @@ public sealed class TrainingRun(RunSettings settings, TrainOptions options, Text
 
         string hf = Path.Combine(outDir, "hf");
         HfCheckpoint.Save(model, hf, DType.F32, TokenizerPathIn(outDir));
-        log.WriteLine($"step {trainer.Step}: checkpoint in {trainer.Checkpoints.Latest()?.Path}; Hugging Face folder {hf}; loss plot {Path.Combine(outDir, LossPlot.DefaultFileName)}");
+        _log.WriteLine($"step {trainer.Step}: checkpoint in {trainer.Checkpoints.Latest()?.Path}; Hugging Face folder {hf}; loss plot {Path.Combine(outDir, LossPlot.DefaultFileName)}");
         if (trainer.Step < trainer.TotalSteps)
         {
-            log.WriteLine($"stopped at step {trainer.Step} of {trainer.TotalSteps}; run the same command with --resume to continue");
+            _log.WriteLine($"stopped at step {trainer.Step} of {trainer.TotalSteps}; run the same command with --resume to continue");
             return 0;
         }
         if (settings.Samples > 0) PrintSamples(model, tokenizer);
         return 0;
+    }
+
+    /// <summary>
+    /// Rank 0 runs <paramref name="work"/> first (it may write files into the run folder), the others after it, when
+    /// they find those files in place. Alone, it just runs.
+    /// </summary>
+    private T RankZeroFirst<T>(Func<T> work)
+    {
+        if (parallel is null) return work();
+        T result = default!;
+        if (_rank == 0) result = work();
+        parallel.Barrier();
+        if (_rank != 0) result = work();
+        return result;
     }
 
     private LlamaTokenizer LoadOrTrainTokenizer(string outDir)
@@ -100,7 +135,7 @@ public sealed class TrainingRun(RunSettings settings, TrainOptions options, Text
         string path = Path.Combine(outDir, "tokenizer.json");
         if (File.Exists(path)) return LlamaTokenizer.Load(path);
         int vocab = LlamaPresets.Get(settings.Preset).VocabSize;
-        log.WriteLine($"tokenizer: training a {vocab}-token BPE vocabulary on the embedded corpus ({EmbeddedCorpus.Describe().Split('\n')[0]})");
+        _log.WriteLine($"tokenizer: training a {vocab}-token BPE vocabulary on the embedded corpus ({EmbeddedCorpus.Describe().Split('\n')[0]})");
         BpeTrainer.Train(EmbeddedCorpus.Documents(CorpusSplit.Train), vocab).WriteTokenizerJson(path);
         return LlamaTokenizer.Load(path);
     }
@@ -150,7 +185,7 @@ public sealed class TrainingRun(RunSettings settings, TrainOptions options, Text
 
     private void PrepareEmbeddedCorpus(string dataDir, LlamaTokenizer tokenizer, int seqLen)
     {
-        log.WriteLine("data: tokenizing the embedded corpus into packed files");
+        _log.WriteLine("data: tokenizing the embedded corpus into packed files");
         // The last file of each split is padded with EOS so no text is lost. Small files keep that padding small
         // (a padded validation set would look easier than it is): at most 4 blocks' worth in the validation split.
         foreach (var (split, prefix, blocks) in new[] { (CorpusSplit.Train, "train_corpus", 16), (CorpusSplit.Validation, "validation_corpus", 4) })
