@@ -29,6 +29,10 @@ public sealed class GpuMemoryPool : IDisposable
     readonly Accelerator accelerator;
     readonly object gate = new();
     readonly Dictionary<long, Stack<MemoryBuffer1D<byte, Stride1D.Dense>>> freeLists = [];
+    // Every block lent out, held strongly: ILGPU buffers free their memory in a finalizer, and a tensor that was never
+    // disposed returns its block from its own finalizer. Without this set both finalizers could run in one GC, in
+    // either order, and a dead buffer would enter a free list.
+    readonly HashSet<MemoryBuffer1D<byte, Stride1D.Dense>> lent = new(ReferenceEqualityComparer.Instance);
     long bytesInUse, bytesCached, peakBytesInUse, requests, cacheHits, driverAllocations, driverFrees;
     int blocksInUse, blocksCached;
     bool disposed;
@@ -80,6 +84,7 @@ public sealed class GpuMemoryPool : IDisposable
             {
                 buffer = FromDriver(bytes, size);
             }
+            lent.Add(buffer);
             bytesInUse += size;
             blocksInUse++;
             peakBytesInUse = Math.Max(peakBytesInUse, bytesInUse);
@@ -103,6 +108,8 @@ public sealed class GpuMemoryPool : IDisposable
     {
         lock (gate)
         {
+            if (!lent.Remove(buffer))
+                throw new InvalidOperationException("GpuMemoryPool: a block was returned that this pool did not lend (or returned twice)");
             bytesInUse -= buffer.Length;
             blocksInUse--;
             if (disposed)
