@@ -132,9 +132,9 @@ public sealed class GpuDevice : IDisposable
         {
             var accelerator = context.CreateCPUAccelerator(0);
             var info = new GpuDeviceInfo(
-                "simulated on the CPU (ILGPU CPU accelerator, NVIDIA-like)",
+                "simulated GPU (ILGPU CPU accelerator, NVIDIA warp and group sizes)",
                 (0, 0),
-                accelerator.MemorySize,
+                GC.GetGCMemoryInfo().TotalAvailableMemoryBytes, // the CPU accelerator reports an unbounded size; its memory is the host's
                 accelerator.NumMultiprocessors,
                 accelerator.WarpSize,
                 accelerator.MaxNumThreadsPerGroup,

@@ -5,9 +5,10 @@ namespace TinyLlama.Kernels;
 /// ends (a context and its compiled kernels are expensive to make, and a training process uses its GPU to the end).
 /// Thread-safe: concurrent first uses of one index open it once.
 ///
-/// <para><b>Simulation.</b> After <see cref="UseSimulator"/> (or with TINYLLAMA_CUDA_SIMULATE=1 in the environment)
-/// "cuda:0" is the simulated device of <see cref="GpuDevice.OpenSimulated"/>: tensors say cuda:0 and every GPU path
-/// runs on ILGPU's CPU accelerator. The choice is for the whole process and must be made before a device is opened.</para>
+/// <para><b>Simulation.</b> <see cref="Simulated"/> is one device of <see cref="GpuDevice.OpenSimulated"/> per process
+/// (the CLI's "cuda-sim"). After <see cref="UseSimulator"/> (or with TINYLLAMA_CUDA_SIMULATE=1 in the environment)
+/// "cuda:0" is that device: tensors say cuda:0 and every GPU path runs on ILGPU's CPU accelerator. That choice is for
+/// the whole process and must be made before a device is opened.</para>
 /// </summary>
 public static class GpuDevices
 {
@@ -17,6 +18,7 @@ public static class GpuDevices
     static readonly object Gate = new();
     static readonly Dictionary<int, GpuDevice> Open = [];
     static bool simulate = Environment.GetEnvironmentVariable(SimulateVariable) is "1" or "true";
+    static GpuDevice? simulated;
 
     /// <summary>True when cuda devices of this process are simulated.</summary>
     public static bool IsSimulated
@@ -48,33 +50,43 @@ public static class GpuDevices
             if (simulate && index != 0)
                 throw new GpuUnavailableException(
                     $"cuda:{index} was asked for, but this process simulates CUDA ({SimulateVariable} or UseSimulator) and the simulator has only cuda:0");
-            device = simulate ? GpuDevice.OpenSimulated(index) : GpuDevice.OpenCuda(index);
+            device = simulate ? SimulatedLocked() : GpuDevice.OpenCuda(index);
             Open[index] = device;
             return device;
         }
     }
 
+    /// <summary>The process's simulated device, opened on first use; it does not change what "cuda:N" means.</summary>
+    public static GpuDevice Simulated
+    {
+        get { lock (Gate) return SimulatedLocked(); }
+    }
+
+    static GpuDevice SimulatedLocked() => simulated ??= GpuDevice.OpenSimulated();
+
     /// <summary>
-    /// Parses a device option: "cuda", "cuda:N", or "cuda-sim" (turns simulation on, then cuda:0). Throws
+    /// Opens a device option: "cuda", "cuda:N", or "cuda-sim" (<see cref="Simulated"/>). Throws
     /// <see cref="FormatException"/> for other text and <see cref="GpuUnavailableException"/> when the device cannot be opened.
     /// </summary>
     public static GpuDevice Get(string device)
     {
         ArgumentNullException.ThrowIfNull(device);
-        if (device == "cuda-sim")
-        {
-            UseSimulator();
-            return Get(0);
-        }
-        return Get(ParseIndex(device));
+        return device == SimulatedName ? Simulated : Get(ParseIndex(device));
     }
+
+    /// <summary>The device option that names the simulated device.</summary>
+    public const string SimulatedName = "cuda-sim";
+
+    /// <summary>True for the texts <see cref="Get(string)"/> accepts.</summary>
+    public static bool IsDeviceName(string device) =>
+        device == SimulatedName || device == "cuda"
+        || device.StartsWith("cuda:", StringComparison.Ordinal) && int.TryParse(device.AsSpan(5), out int index) && index >= 0;
 
     /// <summary>The N of "cuda" (0) or "cuda:N".</summary>
     public static int ParseIndex(string device)
     {
         if (device == "cuda") return 0;
-        if (device.StartsWith("cuda:", StringComparison.Ordinal) && int.TryParse(device.AsSpan(5), out int index) && index >= 0)
-            return index;
+        if (device != SimulatedName && IsDeviceName(device)) return int.Parse(device.AsSpan(5));
         throw new FormatException($"device '{device}' is not a CUDA device: expected 'cuda', 'cuda:N' or 'cuda-sim'");
     }
 

@@ -137,6 +137,26 @@ public class GpuDeviceTests
     }
 
     [Fact]
+    public async Task TheRegistryOpensTheSimulatedDeviceOncePerProcess()
+    {
+        var opened = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(() => GpuDevices.Simulated)));
+        Assert.All(opened, d => Assert.Same(opened[0], d));
+        Assert.Same(opened[0], GpuDevices.Get(GpuDevices.SimulatedName));
+        Assert.True(opened[0].IsSimulated);
+    }
+
+    [SkippableFact]
+    public void AFailedOpenIsNotRememberedAsADevice()
+    {
+        var probe = CudaDriverLibrary.Look();
+        Skip.If(probe.Problem is null && probe.DeviceCount > 0, "this machine has a CUDA device");
+        Skip.If(GpuDevices.IsSimulated, "this process simulates cuda:0");
+        Assert.Throws<GpuUnavailableException>(() => GpuDevices.Get("cuda"));
+        Assert.Throws<GpuUnavailableException>(() => GpuDevices.Get(0)); // tried again, not a cached half-open device
+        Assert.DoesNotContain(GpuDevices.Opened, d => d.Index == 0 && !d.IsSimulated);
+    }
+
+    [Fact]
     public void DisposingTheDeviceTwiceIsHarmless()
     {
         var device = GpuDevice.OpenSimulated();
