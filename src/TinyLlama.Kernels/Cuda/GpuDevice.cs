@@ -29,7 +29,7 @@ public sealed class GpuDevice : IDisposable
         Accelerator = accelerator;
         Info = info;
         Kernels = new GpuKernelSet(accelerator);
-        Memory = new GpuMemoryPool(accelerator, memoryCapacity);
+        Memory = new GpuMemoryPool(accelerator, memoryCapacity, $"cuda:{index}");
         Transfers = new GpuTransfers(accelerator, accelerator.DefaultStream);
     }
 

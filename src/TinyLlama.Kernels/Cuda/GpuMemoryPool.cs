@@ -43,13 +43,17 @@ public sealed class GpuMemoryPool : IDisposable
     /// one device be shared (a fraction of its memory per process) and lets tests run the out-of-memory path on the
     /// CPU accelerator, whose memory is the host's.
     /// </param>
-    public GpuMemoryPool(Accelerator accelerator, long? capacityBytes = null)
+    /// <param name="deviceName">How errors name the device, e.g. "cuda:0"; the accelerator's name when null.</param>
+    public GpuMemoryPool(Accelerator accelerator, long? capacityBytes = null, string? deviceName = null)
     {
         ArgumentNullException.ThrowIfNull(accelerator);
         if (capacityBytes is <= 0) throw new ArgumentOutOfRangeException(nameof(capacityBytes), $"capacity {capacityBytes} B must be positive");
         this.accelerator = accelerator;
         CapacityBytes = capacityBytes;
+        DeviceName = deviceName ?? accelerator.Name;
     }
+
+    public string DeviceName { get; }
 
     public long? CapacityBytes { get; }
 
@@ -152,7 +156,7 @@ public sealed class GpuMemoryPool : IDisposable
             requests, cacheHits, driverAllocations, driverFrees);
         string limit = CapacityBytes is { } cap ? $"the pool's capacity of {GpuMemoryStatistics.Bytes(cap)}" : "the device";
         throw new GpuOutOfMemoryException(
-            $"{accelerator.Name}: out of memory: a request of {GpuMemoryStatistics.Bytes(requested)} " +
+            $"{DeviceName}: out of memory: a request of {GpuMemoryStatistics.Bytes(requested)} " +
             $"(size class {GpuMemoryStatistics.Bytes(size)}) was refused by {limit} even after freeing the cache; {statistics}",
             requested, statistics, refusal);
     }

@@ -157,6 +157,14 @@ public class GpuDeviceTests
     }
 
     [Fact]
+    public void ADevicesOutOfMemoryErrorNamesTheDevice()
+    {
+        using var device = GpuDevice.OpenSimulated(memoryCapacity: 1L << 20);
+        var error = Assert.Throws<GpuOutOfMemoryException>(() => device.Memory.Allocate(3L << 20));
+        Assert.StartsWith("cuda:0: out of memory: a request of 3.00 MiB", error.Message);
+    }
+
+    [Fact]
     public void DisposingTheDeviceTwiceIsHarmless()
     {
         var device = GpuDevice.OpenSimulated();
