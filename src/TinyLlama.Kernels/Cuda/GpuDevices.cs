@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace TinyLlama.Kernels;
 
 /// <summary>
@@ -80,13 +82,14 @@ public static class GpuDevices
     /// <summary>True for the texts <see cref="Get(string)"/> accepts.</summary>
     public static bool IsDeviceName(string device) =>
         device == SimulatedName || device == "cuda"
-        || device.StartsWith("cuda:", StringComparison.Ordinal) && int.TryParse(device.AsSpan(5), out int index) && index >= 0;
+        || device.StartsWith("cuda:", StringComparison.Ordinal)
+            && int.TryParse(device.AsSpan(5), NumberStyles.None, CultureInfo.InvariantCulture, out _); // digits only: no sign, no spaces
 
     /// <summary>The N of "cuda" (0) or "cuda:N".</summary>
     public static int ParseIndex(string device)
     {
         if (device == "cuda") return 0;
-        if (device != SimulatedName && IsDeviceName(device)) return int.Parse(device.AsSpan(5));
+        if (device != SimulatedName && IsDeviceName(device)) return int.Parse(device.AsSpan(5), NumberStyles.None, CultureInfo.InvariantCulture);
         throw new FormatException($"device '{device}' is not a CUDA device: expected 'cuda', 'cuda:N' or 'cuda-sim'");
     }
 

@@ -72,7 +72,7 @@ public class GpuDeviceTests
     {
         Assert.Equal(0, GpuDevices.ParseIndex("cuda"));
         Assert.Equal(3, GpuDevices.ParseIndex("cuda:3"));
-        foreach (string bad in new[] { "cuda:", "cuda:-1", "gpu", "cuda:x", "cpu" })
+        foreach (string bad in new[] { "cuda:", "cuda:-1", "cuda:+1", "cuda: 1", "gpu", "cuda:x", "cpu", "cuda-sim" })
             Assert.Contains("expected 'cuda', 'cuda:N' or 'cuda-sim'", Assert.Throws<FormatException>(() => GpuDevices.ParseIndex(bad)).Message);
     }
 

@@ -88,6 +88,23 @@ public class GpuTensorTests(SimulatedGpuFixture gpu)
     }
 
     [Fact]
+    public void CloneAndReshapeOfAGpuViewStayOnTheDevice()
+    {
+        using var host = Random([4, 6], DType.F32, seed: 13);
+        using var onGpu = host.To(Cuda);
+        using var transposed = onGpu.Transpose();
+        long requests = gpu.Device.Memory.Statistics.Requests;
+        using var reshaped = transposed.Reshape(3, 8); // not a view of a transpose: copies, on the device
+        using var cloned = transposed.Clone();
+        Assert.Equal(Cuda, reshaped.Device);
+        Assert.Equal(Cuda, cloned.Device);
+        Assert.Equal(requests + 2, gpu.Device.Memory.Statistics.Requests);
+        using var expected = host.Transpose().Reshape(3, 8);
+        Assert.Equal(expected.ToArray<float>(), reshaped.ToArray<float>());
+        Assert.Equal(host.Transpose().ToArray<float>(), cloned.ToArray<float>());
+    }
+
+    [Fact]
     public void ReadingValuesOfAGpuTensorCopiesThemToTheHost()
     {
         using var host = Random([2, 3], DType.F32, seed: 5);
