@@ -118,9 +118,9 @@ public sealed class GpuMemoryPool : IDisposable
             blocksInUse--;
             if (disposed)
             {
-                // The pool is gone (device closed): nothing will reuse the block.
-                buffer.Dispose();
-                driverFrees++;
+                // The device is closed: nothing will reuse the block, and its memory went with the accelerator, which
+                // frees everything allocated on it. Touching the buffer here (possibly on the finalizer thread, after
+                // the accelerator is gone) could only throw.
                 return;
             }
             if (!freeLists.TryGetValue(buffer.Length, out var list)) freeLists[buffer.Length] = list = new();
@@ -132,6 +132,9 @@ public sealed class GpuMemoryPool : IDisposable
 
     MemoryBuffer1D<byte, Stride1D.Dense> FromDriver(long requested, long size)
     {
+        // cuMemAlloc and cuMemFree act on the calling thread's current CUDA context, and any thread may allocate or
+        // empty the cache (a data loader, the finalizer), so the device's context is made current around them.
+        using var binding = accelerator.BindScoped();
         Exception? refusal = null;
         for (int attempt = 0; attempt < 2; attempt++)
         {
@@ -169,6 +172,7 @@ public sealed class GpuMemoryPool : IDisposable
     void FreeCached()
     {
         if (blocksCached == 0) return;
+        using var binding = accelerator.BindScoped();
         // A cached block may still be read by queued work (the stream rule lends it again without waiting); the
         // driver must not reuse its memory before that work is done.
         accelerator.Synchronize();
