@@ -1,5 +1,6 @@
 using System.CommandLine;
 using TinyLlama.Cli.SelfTest;
+using TinyLlama.Kernels;
 
 namespace TinyLlama.Cli.Commands;
 
@@ -9,20 +10,23 @@ namespace TinyLlama.Cli.Commands;
 /// </summary>
 internal static class SelfTestCommand
 {
-    /// <summary>Exit code for a valid request that this build cannot serve (as opposed to a failed check, 1).</summary>
+    /// <summary>Exit code for a valid request that this machine cannot serve, e.g. no CUDA device (as opposed to a failed check, 1).</summary>
     public const int ExitUnavailable = 2;
-
-    public const string CudaUnavailableMessage = "the CUDA backend is not built yet; only --device cpu is available";
 
     public static Command Create()
     {
         var device = new Option<string>("--device")
         {
-            Description = "Backend whose kernels are checked.",
+            Description = "Backend whose kernels are checked: cpu, cuda, cuda:N, or cuda-sim (the CUDA code path on "
+                + "ILGPU's CPU accelerator, for machines without a GPU; slow).",
             DefaultValueFactory = _ => "cpu",
         };
-        // cuda is accepted by the parser so the user gets the "not built yet" message, not "unknown value".
-        device.AcceptOnlyFromAmong("cpu", "cuda");
+        device.Validators.Add(result =>
+        {
+            string? value = result.GetValueOrDefault<string>();
+            if (value is not null && value != "cpu" && !GpuDevices.IsDeviceName(value))
+                result.AddError($"--device '{value}' is not valid: expected cpu, cuda, cuda:N or cuda-sim");
+        });
 
         var seed = new Option<int>("--seed")
         {
@@ -45,16 +49,27 @@ internal static class SelfTestCommand
         {
             var output = parseResult.InvocationConfiguration.Output;
             var error = parseResult.InvocationConfiguration.Error;
-            if (parseResult.GetValue(device) == "cuda")
-            {
-                error.WriteLine($"error: {CudaUnavailableMessage}");
-                return ExitUnavailable;
-            }
             var shapes = parseResult.GetValue(size) == "small" ? SelfTestShapes.Small : SelfTestShapes.Medium;
             int seedValue = parseResult.GetValue(seed);
-            output.WriteLine($"TinyLlama self-test: device cpu, size {shapes.Name}, seed {seedValue}");
-            var checks = CpuChecks.Create(shapes, seedValue);
-            return SelfTestRunner.Run(checks, output) ? 0 : 1;
+            string deviceName = parseResult.GetValue(device)!;
+            if (deviceName == "cpu")
+            {
+                output.WriteLine($"TinyLlama self-test: device cpu, size {shapes.Name}, seed {seedValue}");
+                return SelfTestRunner.Run(CpuChecks.Create(shapes, seedValue), output) ? 0 : 1;
+            }
+            GpuDevice gpu;
+            try
+            {
+                gpu = GpuDevices.Get(deviceName);
+            }
+            catch (GpuUnavailableException e)
+            {
+                error.WriteLine($"error: {e.Message}");
+                error.WriteLine("hint: --device cuda-sim runs the CUDA code path on the CPU, without a GPU");
+                return ExitUnavailable;
+            }
+            output.WriteLine($"TinyLlama self-test: device {gpu}, size {shapes.Name}, seed {seedValue}");
+            return SelfTestRunner.Run(GpuChecks.Create(gpu, shapes, seedValue), output) ? 0 : 1;
         });
         return command;
     }

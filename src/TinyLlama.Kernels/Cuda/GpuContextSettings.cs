@@ -9,6 +9,11 @@ namespace TinyLlama.Kernels;
 /// </summary>
 public static class GpuContextSettings
 {
-    public static Context.Builder Apply(Context.Builder builder) =>
-        builder.Optimize(OptimizationLevel.O2).EnableAlgorithms();
+    public static Context.Builder Apply(Context.Builder builder)
+    {
+        // ILGPU binds its CUDA driver API once per process, on first use; the resolver that finds libcuda.so.1 must be
+        // in place before any context could touch it.
+        CudaDriverLibrary.InstallResolver();
+        return builder.Optimize(OptimizationLevel.O2).EnableAlgorithms();
+    }
 }

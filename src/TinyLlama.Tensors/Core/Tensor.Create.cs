@@ -89,6 +89,11 @@ public sealed partial class Tensor
     {
         ThrowIfDisposed("Fill");
         if (!IsContiguous) throw new InvalidOperationException($"Fill: tensor {ShapeText} is not contiguous");
+        if (Device.Kind == DeviceKind.Cuda)
+        {
+            FillOnGpu(value);
+            return;
+        }
         switch (DType)
         {
             case DType.F32: AsSpan<float>().Fill((float)value); break;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text;
 
 namespace TinyLlama.Tensors;
@@ -75,30 +76,33 @@ public sealed partial class Tensor : IDisposable
         }
     }
 
-    /// <summary>The elements of a contiguous CPU tensor, in row-major order, without copying.</summary>
-    public Span<T> AsSpan<T>() where T : unmanaged
+    /// <summary>
+    /// The elements of a contiguous CPU tensor, in row-major order, without copying. Every CPU kernel reads its
+    /// tensors through here, so this is where a cuda tensor handed to a CPU op is caught; <paramref name="op"/> names
+    /// the caller in that error.
+    /// </summary>
+    public Span<T> AsSpan<T>([CallerMemberName] string op = "AsSpan") where T : unmanaged
     {
         var storage = Storage;
         if (DTypeExtensions.Of<T>() != storage.DType)
             throw new InvalidOperationException($"AsSpan<{typeof(T).Name}>: tensor {ShapeText} has dtype {DType.Name()}");
         if (!IsContiguous)
             throw new InvalidOperationException($"AsSpan: tensor {ShapeText} with strides ({string.Join(", ", _strides)}) is not contiguous; call Contiguous() first");
-        if (storage is not CpuStorage cpu)
-            throw new InvalidOperationException($"AsSpan: tensor {ShapeText} lives on {Device}, not on the CPU");
+        if (storage is not CpuStorage cpu) throw CpuOnly(op, this);
         return cpu.AsSpan<T>(Offset, Numel);
     }
 
-    /// <summary>A row-major copy of the elements, T matching the dtype (float for f32, ushort for bf16, ...).</summary>
+    /// <summary>A row-major copy of the elements, T matching the dtype (float for f32, ushort for bf16, ...); a cuda tensor is copied to the host.</summary>
     public T[] ToArray<T>() where T : unmanaged
     {
-        using var c = Contiguous();
+        using var c = Device.Kind == DeviceKind.Cpu ? Contiguous() : To(Device.Cpu);
         return c.AsSpan<T>().ToArray();
     }
 
-    /// <summary>The elements widened to double, for any floating dtype or i32 (tests and printing).</summary>
+    /// <summary>The elements widened to double, for any floating dtype or i32 (tests and printing); a cuda tensor is copied to the host.</summary>
     public double[] ToDoubleArray()
     {
-        using var c = Contiguous();
+        using var c = Device.Kind == DeviceKind.Cpu ? Contiguous() : To(Device.Cpu);
         return c.DType switch
         {
             DType.F32 => Array.ConvertAll(c.AsSpan<float>().ToArray(), v => (double)v),

@@ -3,15 +3,14 @@ namespace TinyLlama.Tensors;
 /// <summary>Argument checks shared by the ops, so every op words its errors the same way.</summary>
 internal static class OpChecks
 {
-    /// <summary>Inputs must be live CPU tensors of one floating compute dtype (f32 or f64).</summary>
+    /// <summary>Inputs must be live CPU tensors of one floating compute dtype (f32 or f64); a cuda tensor gets <see cref="Tensor.CpuOnly"/>.</summary>
     public static DType ComputeInputs(string op, params Tensor[] tensors)
     {
         foreach (var t in tensors)
         {
             ArgumentNullException.ThrowIfNull(t, op);
             t.ThrowIfDisposed(op);
-            if (t.Device.Kind != DeviceKind.Cpu)
-                throw new NotSupportedException($"{op}: tensor {t.ShapeText} is on {t.Device}; this op runs on the CPU backend only");
+            if (t.Device.Kind != DeviceKind.Cpu) throw Tensor.CpuOnly(op, t);
         }
         var dtype = tensors[0].DType;
         if (!dtype.IsComputeType())
@@ -32,6 +31,7 @@ internal static class OpChecks
     {
         ArgumentNullException.ThrowIfNull(t, op);
         t.ThrowIfDisposed(op);
+        if (t.Device.Kind != DeviceKind.Cpu) throw Tensor.CpuOnly(op, t);
         if (t.DType != DType.I32)
             throw new ArgumentException($"{op}: {what} {t.ShapeText} has dtype {t.DType.Name()}; expected i32");
     }

@@ -11,6 +11,7 @@ public sealed partial class Tensor
     public Tensor To(DType dtype)
     {
         ThrowIfDisposed("to");
+        if (Device.Kind == DeviceKind.Cuda && DType != dtype) throw CpuOnly($"to({dtype.Name()})", this);
         Tensor result;
         if (DType == dtype) result = CopyContiguous();
         else

@@ -6,6 +6,7 @@ public sealed partial class Tensor
     internal Tensor CopyContiguous()
     {
         ThrowIfDisposed("copy");
+        if (Device.Kind == DeviceKind.Cuda) return CopyContiguousOnGpu();
         var result = new Tensor(ShapeArray(), DType, zeroed: false);
         CopyElements(this, result);
         return result;
@@ -18,8 +19,8 @@ public sealed partial class Tensor
             throw new ArgumentException($"copy: source {src.ShapeText} {src.DType.Name()} does not match destination {dst.ShapeText} {dst.DType.Name()}");
         if (src.Numel == 0) return;
         int size = src.DType.SizeInBytes();
-        byte* s = (byte*)((CpuStorage)src.Storage).Pointer;
-        byte* d = (byte*)((CpuStorage)dst.Storage).Pointer;
+        byte* s = (byte*)src.CpuStorageFor("copy").Pointer;
+        byte* d = (byte*)dst.CpuStorageFor("copy").Pointer;
         if (src.IsContiguous && dst.IsContiguous)
         {
             Buffer.MemoryCopy(s + src.Offset * size, d + dst.Offset * size, dst.Numel * size, src.Numel * size);

@@ -64,7 +64,7 @@ public sealed partial class Tensor
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         if (output.Numel == 0) return;
-        T* pa = (T*)((CpuStorage)a.Storage).Pointer, pb = (T*)((CpuStorage)b.Storage).Pointer, po = (T*)((CpuStorage)output.Storage).Pointer;
+        T* pa = (T*)a.CpuStorageFor("elementwise").Pointer, pb = (T*)b.CpuStorageFor("elementwise").Pointer, po = (T*)output.CpuStorageFor("elementwise").Pointer;
         var shape = output._shape;
         if (a.IsContiguous && b.IsContiguous && output.IsContiguous && a.Shape.SequenceEqual(shape) && b.Shape.SequenceEqual(shape))
         {
