@@ -27,6 +27,7 @@ public static class StridedCopyKernels
     [GpuKernel(typeof(float))]
     [GpuKernel(typeof(ushort))]
     [GpuKernel(typeof(int))]
+    [GpuKernel(typeof(ulong))]
     public static void Copy<T>(ArrayView<T> source, StridedLayout layout, ArrayView<T> destination) where T : unmanaged
     {
         int stride = Grid.DimX * Group.DimX;
@@ -108,6 +109,7 @@ public sealed class StridedCopyGpu
     readonly Action<AcceleratorStream, KernelConfig, ArrayView<float>, StridedLayout, ArrayView<float>> copyF32;
     readonly Action<AcceleratorStream, KernelConfig, ArrayView<ushort>, StridedLayout, ArrayView<ushort>> copyBf16;
     readonly Action<AcceleratorStream, KernelConfig, ArrayView<int>, StridedLayout, ArrayView<int>> copyI32;
+    readonly Action<AcceleratorStream, KernelConfig, ArrayView<ulong>, StridedLayout, ArrayView<ulong>> copyU64;
     readonly Action<AcceleratorStream, KernelConfig, ArrayView<float>, StridedLayout, ArrayView<ushort>> f32ToBf16;
     readonly Action<AcceleratorStream, KernelConfig, ArrayView<ushort>, StridedLayout, ArrayView<float>> bf16ToF32;
     readonly Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, int, int, int> transposeF32;
@@ -120,6 +122,7 @@ public sealed class StridedCopyGpu
         copyF32 = accelerator.LoadKernel<ArrayView<float>, StridedLayout, ArrayView<float>>(StridedCopyKernels.Copy<float>);
         copyBf16 = accelerator.LoadKernel<ArrayView<ushort>, StridedLayout, ArrayView<ushort>>(StridedCopyKernels.Copy<ushort>);
         copyI32 = accelerator.LoadKernel<ArrayView<int>, StridedLayout, ArrayView<int>>(StridedCopyKernels.Copy<int>);
+        copyU64 = accelerator.LoadKernel<ArrayView<ulong>, StridedLayout, ArrayView<ulong>>(StridedCopyKernels.Copy<ulong>);
         f32ToBf16 = accelerator.LoadKernel<ArrayView<float>, StridedLayout, ArrayView<ushort>>(
             StridedCopyKernels.Convert<float, F32Element, ushort, Bf16Element>);
         bf16ToF32 = accelerator.LoadKernel<ArrayView<ushort>, StridedLayout, ArrayView<float>>(
@@ -146,6 +149,26 @@ public sealed class StridedCopyGpu
     {
         Check(source.Length, layout, destination.Length);
         copyI32(stream, GpuLaunch.Elementwise(accelerator, destination.Length), source, layout, destination);
+    }
+
+    /// <summary>
+    /// The copy for a tensor of any dtype (what <c>Tensor.Contiguous()</c> needs for a cuda view): elements move as raw
+    /// bits of <paramref name="elementSize"/> bytes (2: bf16/f16, 4: f32/i32, 8: f64); source and destination are whole
+    /// storages as bytes, the layout counts elements.
+    /// </summary>
+    public void Gather(AcceleratorStream stream, ArrayView<byte> source, ArrayView<byte> destination, StridedLayout layout, int elementSize)
+    {
+        switch (elementSize)
+        {
+            case 2: Copy(stream, source.Cast<ushort>(), layout, destination.Cast<ushort>()); break;
+            case 4: Copy(stream, source.Cast<int>(), layout, destination.Cast<int>()); break;
+            case 8:
+                Check(source.Length / 8, layout, destination.Length / 8);
+                copyU64(stream, GpuLaunch.Elementwise(accelerator, destination.Length / 8), source.Cast<ulong>(), layout, destination.Cast<ulong>());
+                break;
+            default:
+                throw new ArgumentOutOfRangeException(nameof(elementSize), elementSize, $"StridedCopyGpu.Gather: elementSize is {elementSize} bytes, expected 2, 4 or 8");
+        }
     }
 
     /// <summary>Strided copy that narrows f32 to bf16 (round to nearest even) on the way.</summary>

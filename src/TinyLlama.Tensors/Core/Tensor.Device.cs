@@ -107,7 +107,7 @@ public sealed partial class Tensor
             source.Bytes.SubView(Offset * size, Numel * size).CopyTo(device.Stream, target.Bytes);
         else
             device.Kernels.Get<StridedCopyGpu>().Gather(device.Stream, source.Bytes, target.Bytes,
-                StridedLayout.Create(_shape, _strides, Offset), size);
+                StridedLayout.Create(_shape, Array.ConvertAll(_strides, s => checked((int)s)), checked((int)Offset)), size);
         return result;
     }
 

@@ -49,7 +49,7 @@ public class StridedCopyTests(CpuAcceleratorFixture gpu)
 
             using var src = gpu.Upload<byte>(source);
             using var dst = gpu.Poisoned<byte>((int)(count * elementSize));
-            gpu.Kernels.Get<StridedCopyGpu>().Gather(gpu.Stream, src.View, dst.View, StridedLayout.Create(shape, strides, offset), elementSize);
+            gpu.Kernels.Get<StridedCopyGpu>().Gather(gpu.Stream, src.View, dst.View, StridedLayout.Create(shape, Array.ConvertAll(strides, s => (int)s), (int)offset), elementSize);
             Assert.Equal(expected, gpu.Download(dst));
         }
     }
@@ -57,7 +57,17 @@ public class StridedCopyTests(CpuAcceleratorFixture gpu)
     [Fact]
     public void LayoutsPastTheMaximumRankAreRefused()
     {
-        var error = Assert.Throws<NotSupportedException>(() => StridedLayout.Create(new int[7], new long[7], 0));
-        Assert.Contains("rank ≤ 6", error.Message);
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => StridedLayout.Create(new int[7], new int[7], 0));
+        Assert.Contains("expected 1..6", error.Message);
+    }
+
+    [Fact]
+    public void GatherRefusesAnElementSizeItCannotMove()
+    {
+        using var src = gpu.Upload<byte>(new byte[12]);
+        using var dst = gpu.Poisoned<byte>(12);
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() =>
+            gpu.Kernels.Get<StridedCopyGpu>().Gather(gpu.Stream, src.View, dst.View, StridedLayout.Contiguous([4]), 3));
+        Assert.Contains("elementSize is 3 bytes", error.Message);
     }
 }
