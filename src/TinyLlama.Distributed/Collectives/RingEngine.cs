@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using System.Net.Sockets;
 using System.Runtime.ExceptionServices;
 
 namespace TinyLlama.Distributed;
@@ -21,36 +23,22 @@ internal readonly record struct ReceiveItem(nint Destination, int Length, Receiv
 /// receives from the previous one. A send may wait for a receive (a reduced segment is forwarded as soon as it is
 /// reduced), which is all the ring algorithms need.
 ///
-/// Large collectives use two threads at once: a long-lived sender thread streams segments to the next rank while the
-/// calling thread receives from the previous rank and reduces each segment as it lands, so the link is busy in both
-/// directions and the additions overlap the transfers. Collectives whose segments are all small run on the calling
-/// thread alone, interleaving sends and receives: the kernel's socket buffers absorb the sends, and a thread hand-off
-/// would cost more than the whole transfer.
+/// One thread drives both links with non-blocking sockets: it pushes whatever the next rank's socket will take,
+/// pulls whatever the previous rank's socket holds, adds each segment in as soon as it is complete, and sleeps in
+/// poll(2) on both sockets only when neither can move. The kernel keeps both transfers going while the thread adds,
+/// so reduction overlaps the I/O with no thread hand-offs: a first version with a sender thread beside the receiving
+/// thread lost most of its time to wake-ups on a two-core machine (docs/distributed.md).
 ///
-/// The first failure anywhere closes both links — that is how the neighbours learn of it at once, and they close
-/// theirs in turn — and leaves the engine broken: every later call throws.
+/// The first failure — a peer closing, a socket error, no progress for the timeout — closes both links (that is how
+/// the neighbours learn of it at once; they close theirs in turn) and leaves the engine broken: every later call throws.
 /// </summary>
 internal sealed unsafe class RingEngine : IDisposable
 {
-    /// <summary>Collectives whose every segment is at most this size run on the calling thread (see the class comment).</summary>
-    public const int InlineSegmentBytes = 64 << 10;
-
-    /// <summary>
-    /// On the inline path a rank may have all its sends of a collective unread by a slow successor, and a send that
-    /// does not fit the socket buffer would block with no receiver running. Linux grants at least 2 × 208 KiB of send
-    /// buffer by default, so inline collectives send at most this much in all.
-    /// </summary>
-    public const int InlineTotalSendBytes = 256 << 10;
-
     readonly PeerLink _next;
     readonly PeerLink _previous;
     readonly int _rank;
     readonly TimeSpan _timeout;
-    readonly Thread _sender;
-    readonly SemaphoreSlim _start = new(0);
-    readonly SemaphoreSlim _finished = new(0);
-    readonly object _gate = new();
-    readonly byte[] _staging = GC.AllocateArray<byte>(SegmentHeader.Size + InlineSegmentBytes, pinned: true);
+    readonly List<Socket> _readable = new(1), _writable = new(1);
     byte[] _scratch = GC.AllocateArray<byte>(0, pinned: true);
 
     SendItem[] _sends = new SendItem[64];
@@ -58,8 +46,6 @@ internal sealed unsafe class RingEngine : IDisposable
     int _sendCount, _receiveCount;
     CollectiveKind _kind;
     uint _sequence;
-    int _received;       // receives of the current collective completed; the sender waits on it
-    int _senderWaiting;
     Exception? _failure; // the first failure; the engine is broken after it
     volatile bool _disposed;
 
@@ -69,8 +55,6 @@ internal sealed unsafe class RingEngine : IDisposable
         _previous = previous;
         _rank = rank;
         _timeout = timeout;
-        _sender = new Thread(SenderLoop) { IsBackground = true, Name = $"ring sender (rank {rank})" };
-        _sender.Start();
     }
 
     public void Begin(CollectiveKind kind)
@@ -97,161 +81,140 @@ internal sealed unsafe class RingEngine : IDisposable
     public void Run()
     {
         ThrowIfBroken();
-        int largest = 0;
-        long sent = 0;
-        for (int i = 0; i < _sendCount; i++)
-        {
-            largest = Math.Max(largest, _sends[i].Length);
-            sent += _sends[i].Length + SegmentHeader.Size;
-        }
-        for (int i = 0; i < _receiveCount; i++) largest = Math.Max(largest, _receives[i].Length);
-        if (largest <= InlineSegmentBytes && sent <= InlineTotalSendBytes) RunInline();
-        else RunThreaded();
-    }
-
-    void RunInline()
-    {
         try
         {
-            int s = 0;
-            for (int r = 0; r < _receiveCount; r++)
-            {
-                while (s < _sendCount && _sends[s].AfterReceives <= r) SendOne(s++);
-                ReceiveOne(r);
-            }
-            while (s < _sendCount) SendOne(s++);
+            Drive();
         }
         catch (Exception e)
         {
             Fail(e);
-            ThrowFailure();
+            ExceptionDispatchInfo.Capture(Volatile.Read(ref _failure)!).Throw();
         }
     }
 
-    void RunThreaded()
+    void Drive()
     {
-        Volatile.Write(ref _received, 0);
-        _start.Release();
-        try
-        {
-            for (int r = 0; r < _receiveCount; r++)
-            {
-                ReceiveOne(r);
-                Interlocked.Increment(ref _received);
-                if (Volatile.Read(ref _senderWaiting) != 0)
-                    lock (_gate) Monitor.PulseAll(_gate);
-            }
-        }
-        catch (Exception e)
-        {
-            Fail(e);
-        }
-        // Every send has its own socket timeout, so the sender finishes or fails within one; the extra wait is a backstop.
-        if (!_finished.Wait(_timeout + _timeout + TimeSpan.FromSeconds(5)))
-            Fail(new DistributedException($"rank {_rank}: the ring sender did not finish {_kind} #{_sequence} within the timeout"));
-        if (Volatile.Read(ref _failure) is not null) ThrowFailure();
-    }
-
-    void SenderLoop()
-    {
-        while (true)
-        {
-            _start.Wait();
-            if (_disposed) return;
-            try
-            {
-                for (int i = 0; i < _sendCount; i++)
-                {
-                    WaitForReceives(_sends[i].AfterReceives);
-                    SendOne(i);
-                }
-            }
-            catch (Exception e)
-            {
-                Fail(e);
-            }
-            _finished.Release();
-        }
-    }
-
-    void WaitForReceives(int count)
-    {
-        if (Volatile.Read(ref _received) >= count) return;
-        var spin = new SpinWait();
-        while (!spin.NextSpinWillYield)
-        {
-            spin.SpinOnce();
-            if (Volatile.Read(ref _received) >= count) return;
-        }
-        lock (_gate)
-        {
-            // A full fence between announcing the wait and re-reading the count, matching the receiver's
-            // increment-then-read: one of the two always sees the other, so no wake-up is lost.
-            Interlocked.Exchange(ref _senderWaiting, 1);
-            while (Volatile.Read(ref _received) < count)
-            {
-                if (Volatile.Read(ref _failure) is not null) throw new OperationCanceledException("the collective failed");
-                Monitor.Wait(_gate, 100);
-            }
-            Interlocked.Exchange(ref _senderWaiting, 0);
-        }
-    }
-
-    void SendOne(int index)
-    {
-        var item = _sends[index];
-        var header = new SegmentHeader(_kind, _sequence, index, item.Length);
-        if (item.Length <= InlineSegmentBytes)
-        {
-            // One write for header and payload: one packet for a small segment instead of two.
-            fixed (byte* staging = _staging)
-            {
-                header.Write(_staging);
-                Buffer.MemoryCopy((void*)item.Data, staging + SegmentHeader.Size, InlineSegmentBytes, item.Length);
-                _next.Send(staging, SegmentHeader.Size + item.Length, header);
-            }
-        }
-        else
-        {
-            Span<byte> bytes = stackalloc byte[SegmentHeader.Size];
-            header.Write(bytes);
-            _next.Send(bytes, header);
-            _next.Send((byte*)item.Data, item.Length, header);
-        }
-    }
-
-    void ReceiveOne(int index)
-    {
-        var item = _receives[index];
-        var expected = new SegmentHeader(_kind, _sequence, index, item.Length);
-        Span<byte> header = stackalloc byte[SegmentHeader.Size];
-        _previous.Receive(header, expected, isHeader: true);
-        SegmentHeader.Check(header, expected, _previous);
-        if (item.Mode == ReceiveMode.Copy)
-        {
-            _previous.Receive((byte*)item.Destination, item.Length, expected);
-            return;
-        }
+        // Where each direction stands: the item, and how many of its header + payload bytes have moved.
+        int send = 0, sent = 0, receive = 0, received = 0;
+        byte* sendHeader = stackalloc byte[SegmentHeader.Size];
+        byte* receiveHeader = stackalloc byte[SegmentHeader.Size];
+        if (_sendCount > 0) Header(send).Write(new Span<byte>(sendHeader, SegmentHeader.Size));
+        var lastProgress = Stopwatch.StartNew();
         fixed (byte* scratch = _scratch)
         {
-            _previous.Receive(scratch, item.Length, expected);
-            if (item.Mode == ReceiveMode.AddF32)
-                Reductions.AddF32(new Span<float>((void*)item.Destination, item.Length / 4), new ReadOnlySpan<float>(scratch, item.Length / 4), item.Divisor);
-            else
-                Reductions.AddBf16(new Span<ushort>((void*)item.Destination, item.Length / 2), new ReadOnlySpan<ushort>(scratch, item.Length / 2), item.Divisor);
+            while (send < _sendCount || receive < _receiveCount)
+            {
+                bool moved = false;
+
+                // Push to the next rank while its socket takes bytes and the segment is ready to go.
+                while (send < _sendCount && _sends[send].AfterReceives <= receive)
+                {
+                    var item = _sends[send];
+                    int total = SegmentHeader.Size + item.Length;
+                    var bytes = sent < SegmentHeader.Size
+                        ? new ReadOnlySpan<byte>(sendHeader + sent, SegmentHeader.Size - sent)
+                        : new ReadOnlySpan<byte>((byte*)item.Data + (sent - SegmentHeader.Size), total - sent);
+                    int n = bytes.IsEmpty ? 0 : _next.TrySend(bytes, Header(send), sent, total);
+                    if (n == 0 && !bytes.IsEmpty) break;
+                    moved = true;
+                    sent += n;
+                    if (sent == total)
+                    {
+                        send++;
+                        sent = 0;
+                        if (send < _sendCount) Header(send).Write(new Span<byte>(sendHeader, SegmentHeader.Size));
+                    }
+                }
+
+                // Pull from the previous rank: the header into a small buffer, the payload straight to its place.
+                while (receive < _receiveCount)
+                {
+                    var item = _receives[receive];
+                    int total = SegmentHeader.Size + item.Length;
+                    int n;
+                    if (received < SegmentHeader.Size)
+                    {
+                        n = _previous.TryReceive(new Span<byte>(receiveHeader + received, SegmentHeader.Size - received), Header(receive), true, received, SegmentHeader.Size);
+                        if (n == 0) break;
+                        received += n;
+                        if (received == SegmentHeader.Size)
+                            SegmentHeader.Check(new ReadOnlySpan<byte>(receiveHeader, SegmentHeader.Size), new SegmentHeader(_kind, _sequence, receive, item.Length), _previous);
+                    }
+                    else
+                    {
+                        byte* target = item.Mode == ReceiveMode.Copy ? (byte*)item.Destination : scratch;
+                        int offset = received - SegmentHeader.Size;
+                        n = _previous.TryReceive(new Span<byte>(target + offset, item.Length - offset), Header(receive), false, offset, item.Length);
+                        if (n == 0) break;
+                        received += n;
+                    }
+                    moved = true;
+                    if (received == total)
+                    {
+                        Reduce(item, scratch);
+                        receive++;
+                        received = 0;
+                    }
+                }
+
+                if (moved)
+                {
+                    lastProgress.Restart();
+                    continue;
+                }
+                WaitForEither(send < _sendCount && _sends[send].AfterReceives <= receive, receive < _receiveCount, lastProgress, send, receive);
+            }
         }
     }
 
-    /// <summary>Records the first failure and closes both links, so a thread blocked on either wakes up and the neighbours see the connection end.</summary>
+    SegmentHeader Header(int index) =>
+        new(_kind, _sequence, index, index < _sendCount ? _sends[index].Length : 0);
+
+    static void Reduce(in ReceiveItem item, byte* scratch)
+    {
+        if (item.Mode == ReceiveMode.AddF32)
+            Reductions.AddF32(new Span<float>((void*)item.Destination, item.Length / 4), new ReadOnlySpan<float>(scratch, item.Length / 4), item.Divisor);
+        else if (item.Mode == ReceiveMode.AddBf16)
+            Reductions.AddBf16(new Span<ushort>((void*)item.Destination, item.Length / 2), new ReadOnlySpan<ushort>(scratch, item.Length / 2), item.Divisor);
+    }
+
+    /// <summary>Sleeps in poll(2) until a socket can move; throws naming the peer once nothing has moved for the timeout.</summary>
+    void WaitForEither(bool wantWrite, bool wantRead, Stopwatch lastProgress, int send, int receive)
+    {
+        var left = _timeout - lastProgress.Elapsed;
+        if (left <= TimeSpan.Zero)
+        {
+            // Waiting to receive means the previous rank is silent; otherwise the next rank stopped reading.
+            if (wantRead) throw _previous.Silent($"receiving {PeerLink.Describe(new SegmentHeader(_kind, _sequence, receive, _receives[receive].Length), false)}");
+            throw _next.Silent($"sending {PeerLink.Describe(Header(send), false)}");
+        }
+        _readable.Clear();
+        _writable.Clear();
+        if (wantRead) _readable.Add(_previous.Socket);
+        if (wantWrite) _writable.Add(_next.Socket);
+        if (_readable.Count == 0 && _writable.Count == 0) return; // cannot happen: a pending send always waits on a receive
+        int microseconds = (int)Math.Min(left.TotalMicroseconds, 100_000); // wake now and then to check the deadline
+        try
+        {
+            Socket.Select(_readable.Count > 0 ? _readable : null, _writable.Count > 0 ? _writable : null, null, Math.Max(1, microseconds));
+        }
+        catch (ObjectDisposedException)
+        {
+            // Closed by Dispose or by a failure on another thread: the next send or receive reports it.
+        }
+        catch (SocketException)
+        {
+            // Likewise: the socket's own error surfaces, with the peer's name, on the next send or receive.
+        }
+    }
+
+    /// <summary>Records the first failure and closes both links, so the neighbours see the connection end at once.</summary>
     public void Fail(Exception e)
     {
         Interlocked.CompareExchange(ref _failure, e, null);
         _next.Dispose();
         _previous.Dispose();
-        lock (_gate) Monitor.PulseAll(_gate);
     }
-
-    void ThrowFailure() => ExceptionDispatchInfo.Capture(Volatile.Read(ref _failure)!).Throw();
 
     void ThrowIfBroken()
     {
@@ -266,7 +229,5 @@ internal sealed unsafe class RingEngine : IDisposable
         if (_disposed) return;
         _disposed = true;
         Fail(new ObjectDisposedException(nameof(TcpProcessGroup), $"rank {_rank}: the process group was disposed during a collective"));
-        _start.Release();
-        _sender.Join(TimeSpan.FromSeconds(5));
     }
 }

@@ -66,13 +66,12 @@ internal static class RingRendezvous
         var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         try
         {
-            using (var cancel = new CancellationTokenSource(left()))
-                socket.ConnectAsync(endPoint, cancel.Token).AsTask().GetAwaiter().GetResult();
+            BlockingConnect.Connect(socket, endPoint, left());
             socket.ReceiveTimeout = socket.SendTimeout = (int)Math.Clamp(left().TotalMilliseconds, 1, int.MaxValue);
             RingHandshake.Offer(socket, rank, worldSize, token);
             return socket;
         }
-        catch (Exception e) when (e is SocketException or OperationCanceledException or IOException)
+        catch (Exception e) when (e is SocketException or IOException)
         {
             socket.Dispose();
             throw new RendezvousException($"rank {rank}: could not connect to rank {next} at {address}: {e.Message}", e);
@@ -92,15 +91,10 @@ internal static class RingRendezvous
         while (true)
         {
             var left = timeout - clock.Elapsed;
-            Socket socket;
-            try
+            var socket = BlockingConnect.Accept(listener, left, cancel);
+            if (socket is null)
             {
-                using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancel);
-                deadline.CancelAfter(left > TimeSpan.Zero ? left : TimeSpan.Zero);
-                socket = listener.AcceptAsync(deadline.Token).AsTask().GetAwaiter().GetResult();
-            }
-            catch (OperationCanceledException) when (!cancel.IsCancellationRequested)
-            {
+                cancel.ThrowIfCancellationRequested();
                 string refused = refusals.Count == 0 ? "" : $"; refused: {string.Join("; ", refusals)}";
                 throw new RendezvousException(
                     $"rank {rank}: rank {previous} did not connect to {listening} within {timeout.TotalSeconds:0.###} s{refused}");

@@ -3,110 +3,86 @@ using System.Net.Sockets;
 namespace TinyLlama.Distributed;
 
 /// <summary>
-/// One TCP connection to a ring neighbour, with sends and receives that either move every byte asked for or throw a
-/// <see cref="PeerException"/> naming this rank, the peer's rank and address, and what was being moved. Timeouts are
-/// the socket's own send and receive timeouts, so a silent peer becomes an exception, never a hang.
+/// One TCP connection to a ring neighbour, non-blocking: a send or receive moves what the kernel takes or has now
+/// and returns, so one thread can drive both neighbours at once (see <see cref="RingEngine"/>). Every failure is a
+/// <see cref="PeerException"/> naming this rank, the peer's rank and address, and what was being moved.
 /// </summary>
-internal sealed unsafe class PeerLink : IDisposable
+internal sealed class PeerLink : IDisposable
 {
-    readonly Socket _socket;
     int _closed;
 
     public PeerLink(Socket socket, int localRank, int peerRank, TimeSpan timeout)
     {
-        _socket = socket;
+        Socket = socket;
         LocalRank = localRank;
         PeerRank = peerRank;
         PeerAddress = socket.RemoteEndPoint?.ToString() ?? "?";
         Timeout = timeout;
-        Configure(socket, timeout);
+        // Segments go out as soon as they are written (no Nagle delay). Buffer sizes are left to the kernel's
+        // autotuning, which on loopback grows them well past anything a fixed setting did better in measurements.
+        socket.NoDelay = true;
+        socket.Blocking = false;
     }
 
+    public Socket Socket { get; }
     public int LocalRank { get; }
     public int PeerRank { get; }
     public string PeerAddress { get; }
+    /// <summary>How long a collective may make no progress on this link before it fails.</summary>
     public TimeSpan Timeout { get; }
 
-    /// <summary>
-    /// Segments go out as soon as they are written (no Nagle delay), and the kernel buffers are large enough that a
-    /// small collective's sends complete without waiting for the peer to read, which the inline path relies on.
-    /// </summary>
-    public const int SocketBufferBytes = 4 << 20;
-
-    internal static void Configure(Socket socket, TimeSpan timeout)
+    /// <summary>Bytes the kernel took, 0 if its buffer is full.</summary>
+    public int TrySend(ReadOnlySpan<byte> data, in SegmentHeader about, int done, int total)
     {
-        socket.NoDelay = true;
-        socket.SendBufferSize = SocketBufferBytes;
-        socket.ReceiveBufferSize = SocketBufferBytes;
-        int ms = (int)Math.Clamp(timeout.TotalMilliseconds, 1, int.MaxValue);
-        socket.SendTimeout = ms;
-        socket.ReceiveTimeout = ms;
+        if (Volatile.Read(ref _closed) != 0) throw Closed($"sending {Describe(about, false)}", done, total);
+        int sent;
+        SocketError error;
+        try { sent = Socket.Send(data, SocketFlags.None, out error); }
+        catch (ObjectDisposedException) { throw Closed($"sending {Describe(about, false)}", done, total); }
+        if (error == SocketError.WouldBlock) return 0;
+        if (error != SocketError.Success) throw Failure(error, $"sending {Describe(about, false)}", done, total);
+        return sent;
     }
 
-    public void Send(ReadOnlySpan<byte> data, in SegmentHeader about)
+    /// <summary>Bytes that arrived, 0 if none yet; a peer that closed first is a truncated message, reported with how much arrived.</summary>
+    public int TryReceive(Span<byte> data, in SegmentHeader about, bool isHeader, int done, int total)
     {
-        try
-        {
-            while (!data.IsEmpty)
-            {
-                int sent = _socket.Send(data, SocketFlags.None);
-                data = data[sent..];
-            }
-        }
-        catch (Exception e) when (e is SocketException or ObjectDisposedException)
-        {
-            throw Failure(e, $"sending {Describe(about, false)}", 0, data.Length);
-        }
+        if (Volatile.Read(ref _closed) != 0) throw Closed($"receiving {Describe(about, isHeader)}", done, total);
+        int got;
+        SocketError error;
+        try { got = Socket.Receive(data, SocketFlags.None, out error); }
+        catch (ObjectDisposedException) { throw Closed($"receiving {Describe(about, isHeader)}", done, total); }
+        if (error == SocketError.WouldBlock) return 0;
+        if (error != SocketError.Success) throw Failure(error, $"receiving {Describe(about, isHeader)}", done, total);
+        if (got == 0 && !data.IsEmpty)
+            throw new PeerException(PeerRank, PeerAddress,
+                $"rank {LocalRank}: connection closed by rank {PeerRank} ({PeerAddress}) after {done} of {total} bytes of {Describe(about, isHeader)}");
+        return got;
     }
 
-    public void Send(byte* data, int length, in SegmentHeader about) => Send(new ReadOnlySpan<byte>(data, length), about);
+    public PeerException Silent(string doing) =>
+        new(PeerRank, PeerAddress, $"rank {LocalRank}: {doing}: rank {PeerRank} ({PeerAddress}) did not answer within {Timeout.TotalSeconds:0.###} s");
 
-    /// <summary>Fills <paramref name="data"/> exactly; a peer that closes first is a truncated message, reported with how much arrived.</summary>
-    public void Receive(Span<byte> data, in SegmentHeader about, bool isHeader)
+    PeerException Failure(SocketError error, string doing, int done, int total)
     {
-        int got = 0;
-        try
-        {
-            while (got < data.Length)
-            {
-                int n = _socket.Receive(data[got..], SocketFlags.None);
-                if (n == 0)
-                    throw new PeerException(PeerRank, PeerAddress,
-                        $"rank {LocalRank}: connection closed by rank {PeerRank} ({PeerAddress}) after {got} of {data.Length} bytes of {Describe(about, isHeader)}");
-                got += n;
-            }
-        }
-        catch (Exception e) when (e is SocketException or ObjectDisposedException)
-        {
-            throw Failure(e, $"receiving {Describe(about, isHeader)}", got, data.Length);
-        }
+        string detail = error is SocketError.ConnectionReset or SocketError.Shutdown or SocketError.ConnectionAborted
+            ? $"connection to rank {PeerRank} ({PeerAddress}) was reset ({error}): the peer died or gave up"
+            : $"socket error with rank {PeerRank} ({PeerAddress}): {error}";
+        return new PeerException(PeerRank, PeerAddress, $"rank {LocalRank}: {doing} ({done} of {total} bytes): {detail}");
     }
 
-    public void Receive(byte* data, int length, in SegmentHeader about) => Receive(new Span<byte>(data, length), about, isHeader: false);
+    PeerException Closed(string doing, int done, int total) =>
+        new(PeerRank, PeerAddress, $"rank {LocalRank}: {doing} ({done} of {total} bytes): the connection to rank {PeerRank} ({PeerAddress}) was closed on this side after an earlier failure");
 
     // Built only when something failed, so the hot path formats no strings.
-    static string Describe(in SegmentHeader about, bool isHeader) =>
+    internal static string Describe(in SegmentHeader about, bool isHeader) =>
         $"{(isHeader ? "the header of " : "")}{about.Kind} #{about.Sequence} segment {about.Index}";
-
-    PeerException Failure(Exception e, string doing, int done, int total)
-    {
-        string detail = e switch
-        {
-            SocketException { SocketErrorCode: SocketError.TimedOut or SocketError.WouldBlock } =>
-                $"rank {PeerRank} ({PeerAddress}) did not answer within {Timeout.TotalSeconds:0.###} s",
-            SocketException { SocketErrorCode: SocketError.ConnectionReset or SocketError.Shutdown or SocketError.ConnectionAborted } s =>
-                $"connection to rank {PeerRank} ({PeerAddress}) was reset ({s.SocketErrorCode}): the peer died or gave up",
-            SocketException s => $"socket error with rank {PeerRank} ({PeerAddress}): {s.SocketErrorCode} {s.Message}",
-            _ => $"the connection to rank {PeerRank} ({PeerAddress}) was closed on this side after an earlier failure",
-        };
-        return new PeerException(PeerRank, PeerAddress, $"rank {LocalRank}: {doing} ({done} of {total} bytes): {detail}", e);
-    }
 
     /// <summary>Closing is how a failing rank tells its neighbours: they see the connection end at once instead of waiting out a timeout.</summary>
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _closed, 1) != 0) return;
-        try { _socket.Shutdown(SocketShutdown.Both); } catch (SocketException) { } catch (ObjectDisposedException) { }
-        _socket.Dispose();
+        try { Socket.Shutdown(SocketShutdown.Both); } catch (SocketException) { } catch (ObjectDisposedException) { }
+        Socket.Dispose();
     }
 }
