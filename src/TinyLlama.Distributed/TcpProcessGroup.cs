@@ -62,6 +62,7 @@ public sealed unsafe partial class TcpProcessGroup : IProcessGroup
         var clock = Stopwatch.StartNew();
         StoreServer? server = null;
         StoreClient? store = null;
+        bool formed = false;
         try
         {
             if (settings.Rank == 0) server = StoreServer.Start(StoreBindAddress(settings.MasterAddress), settings.MasterPort, settings.WorldSize, settings.JobToken);
@@ -82,19 +83,20 @@ public sealed unsafe partial class TcpProcessGroup : IProcessGroup
                 group.Dispose();
                 throw;
             }
+            formed = true;
             return group;
         }
-        catch (Exception e) when (e is not RendezvousException and not PeerException && (e is IOException or SocketException))
+        catch (Exception e) when (e is not DistributedException && (e is IOException or SocketException or InvalidDataException))
         {
-            store?.Dispose();
-            server?.Dispose();
             throw new RendezvousException($"rank {settings.Rank}: rendezvous through {settings.MasterAddress}:{settings.MasterPort} failed: {e.Message}", e);
         }
-        catch (Exception e) when (e is RendezvousException or PeerException or ArgumentException)
+        finally
         {
-            store?.Dispose();
-            server?.Dispose();
-            throw;
+            if (!formed)
+            {
+                store?.Dispose();
+                server?.Dispose();
+            }
         }
     }
 

@@ -71,7 +71,7 @@ internal static class RingRendezvous
             RingHandshake.Offer(socket, rank, worldSize, token);
             return socket;
         }
-        catch (Exception e) when (e is SocketException or IOException)
+        catch (Exception e) when (e is SocketException or IOException or InvalidDataException)
         {
             socket.Dispose();
             throw new RendezvousException($"rank {rank}: could not connect to rank {next} at {address}: {e.Message}", e);
