@@ -23,6 +23,7 @@ public static class Cli
         root.Add(TrainCommand.Create());
         root.Add(PrepareCommand.Create());
         root.Add(BenchCommand.Create());
+        root.Add(LaunchCommand.Create());
         return root;
     }
 

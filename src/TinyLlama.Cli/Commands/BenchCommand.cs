@@ -65,6 +65,6 @@ internal static class BenchCommand
                 return 0;
             });
         });
-        return new Command("bench", "Throughput benchmarks of whole workloads (kernels are in benchmarks/).") { train };
+        return new Command("bench", "Throughput benchmarks of whole workloads (kernels are in benchmarks/).") { train, BenchAllReduceCommand.Create() };
     }
 }
