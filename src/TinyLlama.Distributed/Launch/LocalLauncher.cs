@@ -1,3 +1,4 @@
+using TinyLlama.Kernels;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
@@ -82,6 +83,11 @@ public static partial class LocalLauncher
                 start.Environment["MASTER_ADDR"] = "127.0.0.1";
                 start.Environment["MASTER_PORT"] = port.ToString(CultureInfo.InvariantCulture);
                 start.Environment[DistributedEnvironment.JobTokenVariable] = token;
+                // N ranks on one machine share its cores: each gets its part unless the user chose (torchrun sets
+                // OMP_NUM_THREADS=1 for the same reason). Without this every rank's kernels start a thread per core.
+                if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable(CpuParallel.ThreadsVariable)))
+                    start.Environment[CpuParallel.ThreadsVariable] =
+                        Math.Max(1, Environment.ProcessorCount / ranks.Length).ToString(CultureInfo.InvariantCulture);
                 if (options.Timeout is { } t)
                     start.Environment[DistributedEnvironment.TimeoutVariable] = t.TotalSeconds.ToString(CultureInfo.InvariantCulture);
                 int k = rank;

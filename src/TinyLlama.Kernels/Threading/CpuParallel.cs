@@ -10,8 +10,19 @@ public static class CpuParallel
     /// <summary>Below this much total work (in element-operations) everything runs on the calling thread.</summary>
     public const long MinParallelWork = 1L << 16;
 
-    /// <summary>Cores the kernels may use; settable for benchmarks and tests.</summary>
-    public static int MaxDegree { get; set; } = Environment.ProcessorCount;
+    /// <summary>The variable that caps <see cref="MaxDegree"/> for a process (as OMP_NUM_THREADS does for PyTorch).</summary>
+    public const string ThreadsVariable = "TINYLLAMA_NUM_THREADS";
+
+    /// <summary>
+    /// Cores the kernels may use: $TINYLLAMA_NUM_THREADS when set (the launcher sets it so that N ranks on one
+    /// machine share the cores instead of each taking all of them), else every core. Settable for benchmarks and tests.
+    /// </summary>
+    public static int MaxDegree { get; set; } = DefaultDegree();
+
+    static int DefaultDegree() =>
+        int.TryParse(Environment.GetEnvironmentVariable(ThreadsVariable), out int threads) && threads > 0
+            ? threads
+            : Environment.ProcessorCount;
 
     /// <summary>
     /// Runs <paramref name="body"/>(start, end) over disjoint ranges covering [0, count).
