@@ -59,10 +59,17 @@ public abstract class GpuBenchmark
     public void Cleanup()
     {
         Device?.Synchronize();
+        OnCleanup();
         foreach (var block in blocks) block.Dispose();
         blocks.Clear();
         copyFrom = copyTo = null;
     }
+
+    /// <summary>Whether a benchmark method can run after this setup (false for a comparator whose library is missing).</summary>
+    public virtual bool CanRun(string method) => true;
+
+    /// <summary>Releases what a derived class holds besides device blocks (e.g. a cuBLAS handle).</summary>
+    protected virtual void OnCleanup() { }
 
     /// <summary>Opens the device and the copy comparator's buffers; call first in GlobalSetup.</summary>
     protected void Open()

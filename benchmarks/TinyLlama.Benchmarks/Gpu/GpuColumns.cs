@@ -16,7 +16,7 @@ namespace TinyLlama.Benchmarks.Gpu;
 /// to build the usual child process, and the device context lives in this process), a short job (3 warm-ups, 10
 /// iterations of about 200 ms: the whole suite must fit in minutes of rented GPU), and the columns.
 /// </summary>
-public sealed class GpuConfig : ManualConfig
+public class GpuConfig : ManualConfig
 {
     public GpuConfig()
     {
@@ -87,8 +87,8 @@ public sealed class GpuColumns : IColumn
             }
             default:
             {
-                if (benchmarkCase.Descriptor.WorkloadMethod.Name == "CuBlas") return "-";
-                var cuBlas = Sibling(summary, benchmarkCase, "CuBlas");
+                if (benchmarkCase.Descriptor.WorkloadMethod.Name == "CuBlasGemm") return "-";
+                var cuBlas = Sibling(summary, benchmarkCase, "CuBlasGemm");
                 double? cuBlasMedian = cuBlas is null ? null : summary[cuBlas]?.ResultStatistics?.Median;
                 return cuBlasMedian is > 0 ? Format(100 * cuBlasMedian.Value / median.Value) + "%" : "-";
             }
