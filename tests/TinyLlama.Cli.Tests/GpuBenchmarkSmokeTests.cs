@@ -6,6 +6,7 @@ namespace TinyLlama.Cli.Tests;
 /// The GPU benchmark classes construct, validate against the CPU reference and run each method once at tiny sizes on
 /// the simulated device (the benchmarks' --smoke mode), so the suite the GPU host runs is known to work up to timing.
 /// </summary>
+[Collection(SimulatedGpuCollection.Name)]
 public class GpuBenchmarkSmokeTests
 {
     [Fact]

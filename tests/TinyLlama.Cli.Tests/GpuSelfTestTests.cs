@@ -4,6 +4,7 @@ using TinyLlama.Kernels;
 namespace TinyLlama.Cli.Tests;
 
 /// <summary>The GPU self-test on the simulated device: the same table as the CPU one, every GPU check passing.</summary>
+[Collection(SimulatedGpuCollection.Name)]
 public class GpuSelfTestTests
 {
     [Fact]
