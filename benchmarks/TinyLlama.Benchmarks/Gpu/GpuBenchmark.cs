@@ -85,6 +85,13 @@ public abstract class GpuBenchmark
                 $"{GetType().Name} needs a GPU: {e.Message}. Set {DeviceVariable}=cuda-sim to try it on the simulator (slow; use --smoke).", e);
         }
         Console.WriteLine($"// {GetType().Name}: {Device}");
+        if (Device.IsSimulated)
+        {
+            // The simulator runs every lane as an OS thread: the real sizes would take hours. A BenchmarkDotNet run on it
+            // checks the plumbing only; the columns print "sim" instead of figures.
+            UseSmokeSizes();
+            Console.WriteLine($"// {GetType().Name}: simulated device, tiny sizes; nothing measured here is a GPU figure");
+        }
         if (CopyBytes <= 0) return;
         copyFrom = Allocate(CopyBytes);
         copyTo = Allocate(CopyBytes);

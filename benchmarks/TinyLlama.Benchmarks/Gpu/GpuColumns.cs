@@ -8,6 +8,7 @@ using BenchmarkDotNet.Reports;
 using BenchmarkDotNet.Running;
 using BenchmarkDotNet.Toolchains.InProcess.Emit;
 using Perfolizer.Horology;
+using TinyLlama.Kernels;
 
 namespace TinyLlama.Benchmarks.Gpu;
 
@@ -69,6 +70,8 @@ public sealed class GpuColumns : IColumn
     {
         double? median = summary[benchmarkCase]?.ResultStatistics?.Median; // ns
         if (median is not > 0) return "-";
+        if (GpuDevices.IsSimulated || Environment.GetEnvironmentVariable(GpuBenchmark.DeviceVariable) == GpuDevices.SimulatedName)
+            return "sim"; // the simulated device ran tiny sizes (GpuBenchmark.Open): no figure
         var (bytes, flops) = Work(benchmarkCase);
         switch (kind)
         {
