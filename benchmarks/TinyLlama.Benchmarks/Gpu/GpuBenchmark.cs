@@ -63,6 +63,7 @@ public abstract class GpuBenchmark
         foreach (var block in blocks) block.Dispose();
         blocks.Clear();
         copyFrom = copyTo = null;
+        Device?.Memory.EmptyCache(); // the next case (2 GB of logits, 7 GB of AdamW state) starts from an empty cache
     }
 
     /// <summary>Whether a benchmark method can run after this setup (false for a comparator whose library is missing).</summary>
