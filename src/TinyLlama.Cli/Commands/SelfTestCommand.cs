@@ -36,10 +36,11 @@ internal static class SelfTestCommand
 
         var size = new Option<string>("--size")
         {
-            Description = "Problem sizes: small (a fraction of a second, for tests) or medium (model-like shapes).",
-            DefaultValueFactory = _ => "medium",
+            Description = "Problem sizes: small (a fraction of a second, for tests), medium (model-like shapes; the cpu "
+                + "default), gpu (realistic sizes: 16384 rows of 2048, V 32000, a 2048³ GEMM; the cuda default) or gpu-sim "
+                + "(tiny sizes for the simulated device; the cuda-sim default).",
         };
-        size.AcceptOnlyFromAmong("small", "medium");
+        size.AcceptOnlyFromAmong("small", "medium", "gpu", "gpu-sim");
 
         var command = new Command("selftest", "Check each kernel against its reference on random data; exit 0 only if all pass.")
         {
@@ -49,9 +50,9 @@ internal static class SelfTestCommand
         {
             var output = parseResult.InvocationConfiguration.Output;
             var error = parseResult.InvocationConfiguration.Error;
-            var shapes = parseResult.GetValue(size) == "small" ? SelfTestShapes.Small : SelfTestShapes.Medium;
             int seedValue = parseResult.GetValue(seed);
             string deviceName = parseResult.GetValue(device)!;
+            var shapes = ChooseShapes(parseResult.GetValue(size), deviceName);
             if (deviceName == "cpu")
             {
                 output.WriteLine($"TinyLlama self-test: device cpu, size {shapes.Name}, seed {seedValue}");
@@ -73,4 +74,16 @@ internal static class SelfTestCommand
         });
         return command;
     }
+
+    /// <summary>The --size given, or the device's default: medium on the CPU, gpu on a real GPU, gpu-sim on the simulator.</summary>
+    internal static SelfTestShapes ChooseShapes(string? size, string deviceName) => size switch
+    {
+        "small" => SelfTestShapes.Small,
+        "medium" => SelfTestShapes.Medium,
+        "gpu" => SelfTestShapes.Gpu,
+        "gpu-sim" => SelfTestShapes.GpuSimulated,
+        _ when deviceName == "cpu" => SelfTestShapes.Medium,
+        _ when deviceName == GpuDevices.SimulatedName || GpuDevices.IsSimulated => SelfTestShapes.GpuSimulated,
+        _ => SelfTestShapes.Gpu,
+    };
 }

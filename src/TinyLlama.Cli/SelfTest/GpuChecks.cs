@@ -9,15 +9,36 @@ namespace TinyLlama.Cli.SelfTest;
 /// printed in the same table. Inputs go up through the pinned transfer path and results come back through it, so a
 /// broken transfer fails every row.
 ///
-/// HOOK for the CUDA ops: the kernel table is filled in after the kernels merge; add one <see cref="KernelCheck"/> per
-/// op to <see cref="Create"/>, after the runtime's own checks (casts and transfers), which come first.
+/// The runtime's own checks (casts and transfers) come first, then one partial file per op (GpuChecks.&lt;Op&gt;.cs).
+///
+/// The reference side is the CPU SIMD kernel (X.Forward, X.Backward), not the scalar X.ForwardReference: at the GPU
+/// preset's sizes (16384 rows of 2048, a 2048³ GEMM) the scalar references take minutes, and the SIMD kernels are
+/// themselves held to the scalar references by the CPU self-test and the unit tests. bf16 rows compare against the
+/// reference run in f32 on the same bf16-rounded inputs, with the bf16 tolerance (<see cref="Bf16Tolerance"/>).
 /// </summary>
-internal static class GpuChecks
+internal static partial class GpuChecks
 {
+    /// <summary>bf16 storage rounds every stored value to 8 significant bits: DESIGN.md's bf16 tolerance.</summary>
+    public const double Bf16Tolerance = 1e-2;
+
     public static IReadOnlyList<KernelCheck> Create(GpuDevice device, SelfTestShapes shapes, int seed) =>
     [
         .. CastChecks(device, shapes, seed),
+        .. NormalizationChecks(device, shapes, seed),
+        .. RopeChecks(device, shapes, seed),
+        .. SwiGluChecks(device, shapes, seed),
+        .. CrossEntropyChecks(device, shapes, seed),
+        .. EmbeddingChecks(device, shapes, seed),
+        .. OptimizerChecks(device, shapes, seed),
+        .. ElementwiseChecks(device, shapes, seed),
+        .. GemmChecks(device, shapes, seed),
+        .. AttentionChecks(device, shapes, seed),
     ];
+
+    /// <summary>The two storage types of a kernel that has both; the label goes into the row's name.</summary>
+    private static readonly (bool Bf16, string Label)[] Storages = [(false, "f32"), (true, "bf16")];
+
+    private static double Tolerance(bool bf16, double f32Tolerance) => bf16 ? Bf16Tolerance : f32Tolerance;
 
     private static IEnumerable<KernelCheck> CastChecks(GpuDevice device, SelfTestShapes shapes, int seed)
     {

@@ -18,6 +18,18 @@ internal sealed record SelfTestShapes(
     (int B, int H, int KvH, int T, int Hs) Attention,
     int Bf16Count)
 {
+    /// <summary>Elements of the optimizer checks (AdamW, grad-norm clip): GPU self-test only.</summary>
+    public int AdamWCount { get; init; } = 4099;
+
+    /// <summary>
+    /// The GPU FlashAttention rows' problem: head sizes the kernels support (16, 64, 128), unlike the CPU checks'
+    /// <see cref="Attention"/>. GPU self-test only.
+    /// </summary>
+    public (int B, int H, int KvH, int T, int Hs) FlashAttention { get; init; } = (1, 2, 1, 19, 16);
+
+    /// <summary>A TinyLlama projection shape for one more tensor-core GEMM row, when set. GPU self-test only.</summary>
+    public (int M, int N, int K)? GemmProjection { get; init; }
+
     public static readonly SelfTestShapes Medium = new(
         Name: "medium",
         Gemm: (257, 129, 65),
@@ -43,4 +55,35 @@ internal sealed record SelfTestShapes(
         Embedding: (11, 7, 9),
         Attention: (1, 4, 2, 7, 8),
         Bf16Count: 4096);
+
+    /// <summary>
+    /// Realistic sizes for <c>selftest --device cuda</c> (issue #5): rows = B·T = 16384 of C = 2048, a 2048³ GEMM and
+    /// the MLP's gate/up projection over 2048 tokens, RoPE at B=8 T=2048 H=32 Hs=64. Two are cut down because the CPU
+    /// reference would take too long or too much memory: cross-entropy uses 8192 rows of V = 32000 (1 GB of f32
+    /// logits, not 2 GB), and FlashAttention B=1 with 16 of the 32 heads (KvH 2, the model's GQA ratio 8) at T=2048,
+    /// Hs=64, since the CPU attention materialises (B, H, T, T) probabilities.
+    /// </summary>
+    public static readonly SelfTestShapes Gpu = new(
+        Name: "gpu",
+        Gemm: (2048, 2048, 2048),
+        GemmBatched: (4, 256, 256, 256),
+        RmsNorm: (16384, 2048),
+        Softmax: (16384, 2048),
+        Rope: (8, 2048, 32, 64, 0),
+        Elementwise: (16384, 2048),
+        CrossEntropy: (8192, 32000),
+        Embedding: (32000, 2048, 16384),
+        Attention: (1, 16, 2, 2048, 64),
+        Bf16Count: 1 << 24)
+    {
+        AdamWCount = 1 << 24,
+        FlashAttention = (1, 16, 2, 2048, 64),
+        GemmProjection = (2048, 5632, 2048),
+    };
+
+    /// <summary>
+    /// The GPU rows on the simulated device (ILGPU's CPU accelerator, one OS thread per lane): odd tiny sizes, a
+    /// handful of groups per launch, so the whole GPU self-test finishes in seconds.
+    /// </summary>
+    public static readonly SelfTestShapes GpuSimulated = Small with { Name = "gpu-sim" };
 }
