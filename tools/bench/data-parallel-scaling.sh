@@ -6,6 +6,7 @@ set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cli=(dotnet "$repo/src/TinyLlama.Cli/bin/Release/net10.0/TinyLlama.Cli.dll")
 out="${1:-$(mktemp -d)}"
+mkdir -p "$out"
 # The tokenizer and the packed data are made once, so every run trains on the same files and none pays for them.
 "${cli[@]}" train --preset tiny --max-steps 1 --samples 0 --out "$out/prepared" > "$out/prepared.log" 2>&1
 common=(train --preset tiny --micro-batch-size 8 --max-steps 30 --eval-every 1000 --checkpoint-every 1000 --samples 0
