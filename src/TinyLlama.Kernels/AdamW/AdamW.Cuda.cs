@@ -55,15 +55,7 @@ public static class AdamWKernels
         float s = gradScale[0];
         long stride = (long)Grid.DimX * Group.DimX;
         for (long i = Grid.GlobalIndex.X; i < param.Length; i += stride)
-        {
-            float g = default(TGradElement).Widen(grad[i]) * s;
-            float mi = k.Beta1 * m[i] + k.OneMinusBeta1 * g;
-            float vi = k.Beta2 * v[i] + k.OneMinusBeta2 * g * g;
-            float p = param[i] * k.Decay - k.StepSize * mi / (XSqrt(vi) * k.InvSqrtB2 + k.Eps);
-            m[i] = mi;
-            v[i] = vi;
-            param[i] = p;
-        }
+            UpdateElement<TGrad, TGradElement>(param, grad, m, v, s, k, i);
     }
 
     /// <summary>The step that also writes the bf16 copy of the updated parameter.</summary>
@@ -76,16 +68,22 @@ public static class AdamWKernels
         float s = gradScale[0];
         long stride = (long)Grid.DimX * Group.DimX;
         for (long i = Grid.GlobalIndex.X; i < param.Length; i += stride)
-        {
-            float g = default(TGradElement).Widen(grad[i]) * s;
-            float mi = k.Beta1 * m[i] + k.OneMinusBeta1 * g;
-            float vi = k.Beta2 * v[i] + k.OneMinusBeta2 * g * g;
-            float p = param[i] * k.Decay - k.StepSize * mi / (XSqrt(vi) * k.InvSqrtB2 + k.Eps);
-            m[i] = mi;
-            v[i] = vi;
-            param[i] = p;
-            paramBf16[i] = default(Bf16Element).Narrow(p);
-        }
+            paramBf16[i] = default(Bf16Element).Narrow(UpdateElement<TGrad, TGradElement>(param, grad, m, v, s, k, i));
+    }
+
+    /// <summary>The step for element i, shared by both kernels: writes m[i], v[i], param[i]; returns the new parameter.</summary>
+    static float UpdateElement<TGrad, TGradElement>(ArrayView<float> param, ArrayView<TGrad> grad, ArrayView<float> m,
+        ArrayView<float> v, float gradScale, AdamWConstants k, long i)
+        where TGrad : unmanaged where TGradElement : struct, IGpuElement<TGrad>
+    {
+        float g = default(TGradElement).Widen(grad[i]) * gradScale;
+        float mi = k.Beta1 * m[i] + k.OneMinusBeta1 * g;
+        float vi = k.Beta2 * v[i] + k.OneMinusBeta2 * g * g;
+        float p = param[i] * k.Decay - k.StepSize * mi / (XSqrt(vi) * k.InvSqrtB2 + k.Eps);
+        m[i] = mi;
+        v[i] = vi;
+        param[i] = p;
+        return p;
     }
 
     /// <summary>IEEE square root (sqrt.rn.f32 on the GPU).</summary>
