@@ -24,6 +24,8 @@ internal sealed class Rendezvous(int worldSize, TimeSpan timeout)
     private readonly object _lock = new();
     private readonly bool[] _present = new bool[worldSize];
     private readonly bool[] _left = new bool[worldSize];
+    // Ranks in the order they left: the first is the cause, later ones usually left because of it.
+    private readonly List<int> _leftOrder = [];
     private int _arrived;
     private long _generation;
     private Exception? _broken;
@@ -82,6 +84,7 @@ internal sealed class Rendezvous(int worldSize, TimeSpan timeout)
         {
             if (_left[rank]) return;
             _left[rank] = true;
+            _leftOrder.Add(rank);
             if (_arrived > 0 && !_present[rank])
                 Break(new IOException($"rank {rank} left the group while other ranks waited for it in a collective"));
             Monitor.PulseAll(_lock);
@@ -100,8 +103,8 @@ internal sealed class Rendezvous(int worldSize, TimeSpan timeout)
     private void ThrowIfBroken(int rank)
     {
         if (_broken is { } e) throw new IOException($"rank {rank}: the process group is broken: {e.Message}", e);
-        for (int r = 0; r < WorldSize; r++)
-            if (_left[r] && r != rank) throw new IOException($"rank {rank}: rank {r} has left the group");
+        foreach (int r in _leftOrder)
+            if (r != rank) throw new IOException($"rank {rank}: rank {r} has left the group");
         if (_left[rank]) throw new ObjectDisposedException(nameof(ThreadProcessGroup), $"rank {rank}: this rank's group was disposed");
     }
 }
