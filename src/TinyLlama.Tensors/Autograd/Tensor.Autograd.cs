@@ -15,8 +15,8 @@ public sealed partial class Tensor
         {
             if (!value && GradFn is not null)
                 throw new InvalidOperationException($"RequiresGrad: tensor {ShapeText} is the result of '{GradFn.Name}'; use Detach() instead of turning grad off");
-            if (value && !DType.IsComputeType())
-                throw new InvalidOperationException($"RequiresGrad: tensor {ShapeText} has dtype {DType.Name()}; only f32 and f64 tensors can require grad");
+            if (value && !(DType.IsComputeType() || DType == DType.BF16))
+                throw new InvalidOperationException($"RequiresGrad: tensor {ShapeText} has dtype {DType.Name()}; only f32, f64 and bf16 tensors can require grad");
             RequiresGradFlag = value;
         }
     }

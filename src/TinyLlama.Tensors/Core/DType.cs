@@ -29,6 +29,12 @@ public static class DTypeExtensions
     /// <summary>The dtypes arithmetic ops run in on the CPU.</summary>
     public static bool IsComputeType(this DType dtype) => dtype is DType.F32 or DType.F64;
 
+    /// <summary>The dtypes arithmetic ops run in on a cuda device: f32, and bf16 storage with f32 math inside the kernels.</summary>
+    public static bool IsGpuComputeType(this DType dtype) => dtype is DType.F32 or DType.BF16;
+
+    /// <summary>Floating dtypes, between which a cast is differentiable.</summary>
+    public static bool IsFloatingPoint(this DType dtype) => dtype is DType.F32 or DType.F64 or DType.BF16 or DType.F16;
+
     public static DType Of<T>() where T : unmanaged =>
         typeof(T) == typeof(float) ? DType.F32 :
         typeof(T) == typeof(double) ? DType.F64 :

@@ -66,7 +66,7 @@ public sealed partial class Tensor
 
     /// <summary>The error every CPU-only op gives a tensor that lives on a GPU: one wording, found by grep.</summary>
     internal static NotSupportedException CpuOnly(string op, Tensor t) =>
-        new($"{op} runs on cpu only until the CUDA ops land; got a {t.Device} tensor {t.ShapeText}{(t.Name is null ? "" : $" '{t.Name}'")}");
+        new($"{op} runs on cpu only (no CUDA kernel for it); got a {t.Device} tensor {t.ShapeText}{(t.Name is null ? "" : $" '{t.Name}'")}");
 
     /// <summary>The CPU storage, for code that reads memory directly; a cuda tensor gets <see cref="CpuOnly"/>.</summary>
     internal CpuStorage CpuStorageFor(string op) => Storage as CpuStorage ?? throw CpuOnly(op, this);

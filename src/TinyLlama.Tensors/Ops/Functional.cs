@@ -85,6 +85,7 @@ public static partial class Functional
     /// <summary>SiLU(x) = x·σ(x).</summary>
     public static Tensor Silu(Tensor x)
     {
+        if (OpChecks.AnyOnGpu(x)) return GpuFunctional.Silu(x);
         var dtype = OpChecks.ComputeInputs("silu", x);
         using var xc = x.CopyIfStrided();
         var y = Tensor.Empty(x.ShapeArray(), dtype);
