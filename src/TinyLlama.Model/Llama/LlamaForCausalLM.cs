@@ -52,7 +52,37 @@ public sealed class LlamaForCausalLM : Module
         return Logits(h);
     }
 
-    private Tensor Logits(Tensor h) => LmHead is not null ? LmHead.Forward(h) : h.MatMul(Model.EmbedTokens.Weight.Transpose());
+    private Tensor Logits(Tensor h)
+    {
+        if (LmHead is not null) return LmHead.Forward(h);
+        var table = Model.EmbedTokens.Weight;
+        if (table.DType == h.DType)
+        {
+            using var tableT = table.Transpose();
+            return h.MatMul(tableT);
+        }
+        using var w = table.To(h.DType); // mixed precision: see Linear.Forward
+        using var wt = w.Transpose();
+        return h.MatMul(wt);
+    }
+
+    /// <summary>
+    /// The dtype activations flow in: f32 by default; bf16 for mixed-precision training on a GPU. The parameters stay
+    /// f32 (the master weights the optimizer updates); each layer casts its weight to this dtype when it uses it, and
+    /// the embedding's rows are cast after the lookup. The logits come out in this dtype; the loss is f32.
+    /// </summary>
+    public DType ActivationDType
+    {
+        get => Model.EmbedTokens.OutputDType ?? Model.EmbedTokens.Weight.DType;
+        set => Model.EmbedTokens.OutputDType = value;
+    }
+
+    /// <summary>Moves the parameters and the RoPE tables to <paramref name="device"/> (in place).</summary>
+    public override void To(Device device)
+    {
+        base.To(device);
+        Rope.MoveTo(device);
+    }
 
     public override void Dispose()
     {

@@ -15,6 +15,13 @@ public sealed class RopeTables : IDisposable
     public Tensor Cos { get; }
     public Tensor Sin { get; }
 
+    /// <summary>Moves both tables to <paramref name="device"/> (they stay f32: the GPU RoPE kernel reads f32 tables for any activation dtype).</summary>
+    public void MoveTo(Device device)
+    {
+        Cos.MoveTo(device);
+        Sin.MoveTo(device);
+    }
+
     public void Dispose()
     {
         Cos.Dispose();

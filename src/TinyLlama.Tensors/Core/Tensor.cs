@@ -46,7 +46,7 @@ public sealed partial class Tensor : IDisposable
     /// <summary>The element type (still readable after Dispose, like the shape).</summary>
     public DType DType { get; }
 
-    public Device Device { get; }
+    public Device Device { get; private set; }
 
     public TensorStorage Storage => _storage ?? throw new ObjectDisposedException(nameof(Tensor), $"tensor {ShapeText} was used after Dispose()");
 

@@ -33,10 +33,20 @@ public sealed class Linear : Module
     {
         if (x.Rank == 0 || x.Size(-1) != InFeatures)
             throw new ArgumentException($"Linear: input {x.ShapeText}; expected the last axis to be in_features = {InFeatures}");
-        using var wt = Weight.Transpose();
+        // Mixed precision (as torch.autocast): the f32 master weight is cast to the activations' dtype for the
+        // product; the gradient flows back through the cast into the f32 .Grad.
+        if (Weight.DType == x.DType) return Project(x, Weight, Bias);
+        using var w = Weight.To(x.DType);
+        using var b = Bias?.To(x.DType);
+        return Project(x, w, b);
+    }
+
+    private static Tensor Project(Tensor x, Tensor weight, Tensor? bias)
+    {
+        using var wt = weight.Transpose();
         var y = x.MatMul(wt);
-        if (Bias is null) return y;
-        using (y) return y + Bias;
+        if (bias is null) return y;
+        using (y) return y + bias;
     }
 }
 
@@ -52,8 +62,20 @@ public sealed class Embedding : Module
 
     public Tensor Weight { get; }
 
+    /// <summary>
+    /// The dtype of the looked-up rows; null keeps the table's. Mixed-precision training sets bf16 here: the rows
+    /// (B·T·C values, far fewer than the V·C table) are cast after the lookup, and their gradient is cast back to the
+    /// f32 table's dtype before the scatter-add.
+    /// </summary>
+    public DType? OutputDType { get; set; }
+
     /// <summary>i32 ids (…) → (…, C).</summary>
-    public Tensor Forward(Tensor ids) => Functional.Embedding(Weight, ids);
+    public Tensor Forward(Tensor ids)
+    {
+        var rows = Functional.Embedding(Weight, ids);
+        if (OutputDType is not { } dtype || dtype == rows.DType) return rows;
+        using (rows) return rows.To(dtype);
+    }
 }
 
 /// <summary>RMSNorm with a learned scale, initialised to ones.</summary>
@@ -69,5 +91,10 @@ public sealed class RmsNorm : Module
 
     public Tensor Weight { get; }
 
-    public Tensor Forward(Tensor x) => Functional.RmsNorm(x, Weight, Eps);
+    public Tensor Forward(Tensor x)
+    {
+        if (Weight.DType == x.DType) return Functional.RmsNorm(x, Weight, Eps);
+        using var w = Weight.To(x.DType); // mixed precision: see Linear.Forward
+        return Functional.RmsNorm(x, w, Eps);
+    }
 }

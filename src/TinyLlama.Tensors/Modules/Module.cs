@@ -75,6 +75,18 @@ public abstract class Module : IDisposable
         }
     }
 
+    /// <summary>
+    /// Moves every parameter to <paramref name="device"/> in place (the parameter Tensor objects stay the same, so
+    /// references to them stay valid). Modules that own other buffers (tables, caches) override and call base.
+    /// </summary>
+    public virtual void To(Device device)
+    {
+        foreach (var p in Parameters()) p.MoveTo(device);
+    }
+
+    /// <summary>The device of the parameters (cpu for a module without any).</summary>
+    public Device Device => Parameters().FirstOrDefault()?.Device ?? Device.Cpu;
+
     public void Train(bool training = true)
     {
         IsTraining = training;

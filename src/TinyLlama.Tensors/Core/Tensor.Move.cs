@@ -1,0 +1,75 @@
+using ILGPU.Runtime;
+
+namespace TinyLlama.Tensors;
+
+/// <summary>
+/// Moving a module's parameters between devices in place (the Tensor objects stay, so every reference a model or an
+/// optimizer holds follows), and copying values into an existing tensor across devices (loading checkpoints).
+/// </summary>
+public sealed partial class Tensor
+{
+    /// <summary>
+    /// Moves this leaf's data to <paramref name="device"/>, keeping this Tensor object (as PyTorch's
+    /// <c>module.to(device)</c> does for parameters). Its gradient, if any, moves too. Only a leaf that owns its whole
+    /// storage can move: a view would leave its base behind.
+    /// </summary>
+    public void MoveTo(Device device)
+    {
+        ThrowIfDisposed("move_to");
+        if (device == Device) return;
+        if (GradFn is not null)
+            throw new InvalidOperationException($"move_to: tensor {ShapeText}{NameSuffix} is the result of '{GradFn.Name}'; only leaves (parameters) move in place — use To(device) for results");
+        if (!IsContiguous || Offset != 0 || Storage.Length != Numel || Storage.RefCount != 1)
+            throw new InvalidOperationException($"move_to: tensor {ShapeText}{NameSuffix} shares its storage with other tensors (a view or an alias); only a tensor that owns its storage moves in place");
+        Tensor moved;
+        using (GradMode.NoGrad()) moved = To(device);
+        TensorScope.Untrack(moved);
+        var old = _storage!;
+        moved.Storage.AddRef();
+        _storage = moved.Storage;
+        Device = device;
+        moved.Dispose();
+        old.Release();
+        if (Grad is { } grad)
+        {
+            grad.MoveTo(device);
+        }
+    }
+
+    /// <summary>
+    /// Copies <paramref name="source"/>'s values into this tensor: same shape and dtype, any devices (host → device
+    /// is one upload). Not recorded by autograd.
+    /// </summary>
+    public void CopyFrom(Tensor source)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        ThrowIfDisposed("copy_from");
+        source.ThrowIfDisposed("copy_from");
+        if (!source.Shape.SequenceEqual(Shape) || source.DType != DType)
+            throw new ArgumentException($"copy_from: source {source.ShapeText} {source.DType.Name()} does not match {ShapeText} {DType.Name()}{NameSuffix}");
+        if (Device.Kind == DeviceKind.Cpu && source.Device.Kind == DeviceKind.Cpu)
+        {
+            CopyElements(source, this);
+            return;
+        }
+        if (!IsContiguous)
+            throw new InvalidOperationException($"copy_from: a {Device} destination {ShapeText} must be contiguous");
+        using var noGrad = GradMode.NoGrad();
+        using var staged = source.To(Device); // on this device, contiguous (a new tensor, or an alias when already here)
+        if (Numel == 0) return;
+        if (Device.Kind == DeviceKind.Cpu)
+        {
+            CopyElements(staged, this);
+            return;
+        }
+        var target = (GpuStorage)Storage;
+        var from = (GpuStorage)staged.Storage;
+        int size = DType.SizeInBytes();
+        using var contiguous = staged.CopyIfStrided();
+        ((GpuStorage)contiguous.Storage).Bytes.SubView(contiguous.Offset * size, Numel * size)
+            .CopyTo(target.GpuDevice.Stream, target.Bytes.SubView(Offset * size, Numel * size));
+        GC.KeepAlive(from);
+    }
+
+    private string NameSuffix => Name is null ? "" : $" '{Name}'";
+}
