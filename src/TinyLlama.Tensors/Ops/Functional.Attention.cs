@@ -12,6 +12,7 @@ public static partial class Functional
     public static Tensor CausalAttention(Tensor q, Tensor k, Tensor v, double? scale = null)
     {
         const string op = "attention";
+        if (OpChecks.AnyOnGpu(q, k, v)) return GpuFunctional.CausalAttention(q, k, v, scale);
         var dtype = OpChecks.ComputeInputs(op, q, k, v);
         OpChecks.Rank(op, "q", q, 4);
         OpChecks.Rank(op, "k", k, 4);

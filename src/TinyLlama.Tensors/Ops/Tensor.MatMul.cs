@@ -4,8 +4,8 @@ using TinyLlama.Kernels;
 namespace TinyLlama.Tensors;
 
 /// <summary>
-/// Matrix products on the packed GEMM kernel. Transposed views are passed to the kernel as transposed operands,
-/// so <c>x.MatMul(w.Transpose())</c> never copies w.
+/// Matrix products on the packed GEMM kernel (cuda tensors: <see cref="GpuFunctional.MatMul"/>, the same rules).
+/// Transposed views are passed to the kernel as transposed operands, so <c>x.MatMul(w.Transpose())</c> never copies w.
 /// </summary>
 public sealed partial class Tensor
 {
@@ -18,12 +18,9 @@ public sealed partial class Tensor
     public static Tensor MatMul(Tensor a, Tensor b)
     {
         const string op = "matmul";
+        if (OpChecks.AnyOnGpu(a, b)) return GpuFunctional.MatMul(a, b);
         var dtype = OpChecks.ComputeInputs(op, a, b);
-        if (a.Rank < 2 || b.Rank < 2)
-            throw new ArgumentException($"{op}: shapes {a.ShapeText} and {b.ShapeText}; both operands need rank ≥ 2 (use Unsqueeze for vectors)");
-        int m = a._shape[^2], k = a._shape[^1], n = b._shape[^1];
-        if (b._shape[^2] != k)
-            throw new ArgumentException($"{op}: shapes {a.ShapeText} and {b.ShapeText} do not chain: a has K = {k} columns but b has {b._shape[^2]} rows");
+        CheckMatMulShapes(op, a, b, out int m, out int k, out int n);
 
         Tensor result;
         if (b.Rank == 2)
@@ -46,8 +43,20 @@ public sealed partial class Tensor
         return Autograd.Record(result, new MatMulFunction(a, b), a, b);
     }
 
+    /// <summary>Both operands of rank ≥ 2 and chaining: a (…, M, K), b (…, K, N).</summary>
+    internal static void CheckMatMulShapes(string op, Tensor a, Tensor b, out int m, out int k, out int n)
+    {
+        if (a.Rank < 2 || b.Rank < 2)
+            throw new ArgumentException($"{op}: shapes {a.ShapeText} and {b.ShapeText}; both operands need rank ≥ 2 (use Unsqueeze for vectors)");
+        m = a._shape[^2];
+        k = a._shape[^1];
+        n = b._shape[^1];
+        if (b._shape[^2] != k)
+            throw new ArgumentException($"{op}: shapes {a.ShapeText} and {b.ShapeText} do not chain: a has K = {k} columns but b has {b._shape[^2]} rows");
+    }
+
     /// <summary>a with its batch axes broadcast to batchShape (a copy only when broadcasting actually happens).</summary>
-    private static Tensor BroadcastBatch(Tensor t, int[] batchShape)
+    internal static Tensor BroadcastBatch(Tensor t, int[] batchShape)
     {
         int[] full = [.. batchShape, t._shape[^2], t._shape[^1]];
         return t.Shape.SequenceEqual(full) ? t.Alias() : t.ExpandCopy(full);
@@ -78,7 +87,7 @@ public sealed partial class Tensor
     /// columns contiguous (a transposed view, ld = column stride), with one stride between batch entries.
     /// Anything else is copied to a contiguous tensor first.
     /// </summary>
-    private Tensor AsMatrixOperand(out bool transposed, out int ld, out long batchStride)
+    internal Tensor AsMatrixOperand(out bool transposed, out int ld, out long batchStride)
     {
         int r = _shape[^2], c = _shape[^1];
         long sr = _strides[^2], sc = _strides[^1];
@@ -110,6 +119,13 @@ public sealed partial class Tensor
     {
         var cpu = (CpuStorage)Storage;
         return cpu.AsSpan<T>(Offset, Math.Min(int.MaxValue, cpu.Length - Offset));
+    }
+
+    /// <summary>The device storage from this view's offset to its end: a strided operand for GEMM on the GPU.</summary>
+    internal ILGPU.ArrayView<T> StorageGpuView<T>() where T : unmanaged
+    {
+        var gpu = (GpuStorage)Storage;
+        return gpu.View<T>(Offset, gpu.Length - Offset);
     }
 }
 

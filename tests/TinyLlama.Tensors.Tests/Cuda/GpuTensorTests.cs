@@ -195,7 +195,6 @@ public class GpuTensorTests(SimulatedGpuFixture gpu)
         {
             ("add", () => _ = a + b),
             ("add", () => _ = b + a),
-            ("matmul", () => _ = a.MatMul(b)),
             ("sum", () => _ = a.Sum()),
             ("softmax", () => _ = Functional.Softmax(a)),
             ("embedding", () => _ = Functional.Embedding(b, ids)),
