@@ -37,6 +37,7 @@ public sealed partial class Tensor
     {
         if (device.Kind == DeviceKind.Cpu) return Zeros(shape, dtype);
         var t = Empty(shape, dtype, device);
+        if (t.Numel == 0) return t; // ILGPU's memset refuses an empty view
         var storage = (GpuStorage)t.Storage;
         storage.Bytes.MemSetToZero(storage.GpuDevice.Stream);
         return t;
