@@ -40,15 +40,19 @@ public static partial class Functional
     /// <summary>
     /// Mean cross-entropy of logits (…, V) against i32 targets (…), skipping targets equal to
     /// <paramref name="ignoreIndex"/>. Returns a scalar. Probabilities are never stored.
+    /// <para>
+    /// On a cuda device logits are f32 or bf16 and targets i32 on the same device; the loss is an f32 scalar on the
+    /// device whatever the logits' dtype, and neither forward nor backward waits for the host. The targets are not
+    /// read back, so an out-of-range target is not an error there: it makes the loss (and its row of dLogits) NaN.
+    /// </para>
     /// </summary>
     public static Tensor CrossEntropy(Tensor logits, Tensor targets, int ignoreIndex = -100)
     {
+        if (OpChecks.AnyOnGpu(logits, targets)) return GpuFunctional.CrossEntropy(logits, targets, ignoreIndex);
         const string op = "cross_entropy";
         var dtype = OpChecks.ComputeInputs(op, logits);
         OpChecks.Indices(op, "targets", targets);
-        if (logits.Rank < 1 || !targets.Shape.SequenceEqual(logits.Shape[..^1]))
-            throw new ArgumentException($"{op}: logits {logits.ShapeText} and targets {targets.ShapeText}; expected logits (…, V) and targets (…) with the same leading shape");
-        int vocab = logits.Size(-1), rows = checked((int)targets.Numel);
+        var (rows, vocab) = CrossEntropyShape(logits, targets);
         using var lc = logits.CopyIfStrided();
         using var tc = targets.CopyIfStrided();
         var lse = Tensor.Empty([rows], dtype);
@@ -63,9 +67,22 @@ public static partial class Functional
         return Autograd.Record(loss, fn, logits);
     }
 
-    /// <summary>Embedding lookup: table (V, C), i32 ids of any shape → (ids…, C).</summary>
+    /// <summary>Cross-entropy's shape check, shared by the CPU and GPU paths: (rows, V).</summary>
+    internal static (int Rows, int Vocab) CrossEntropyShape(Tensor logits, Tensor targets)
+    {
+        if (logits.Rank < 1 || !targets.Shape.SequenceEqual(logits.Shape[..^1]))
+            throw new ArgumentException($"cross_entropy: logits {logits.ShapeText} and targets {targets.ShapeText}; expected logits (…, V) and targets (…) with the same leading shape");
+        return (checked((int)targets.Numel), logits.Size(-1));
+    }
+
+    /// <summary>
+    /// Embedding lookup: table (V, C), i32 ids of any shape → (ids…, C). On a cuda device the table is f32 or bf16
+    /// and the ids i32 on the same device; they are not read back, so an out-of-range id is not an error there: its
+    /// output row is NaN and backward skips it. The table gradient is a deterministic scatter-add in the table's dtype.
+    /// </summary>
     public static Tensor Embedding(Tensor table, Tensor ids)
     {
+        if (OpChecks.AnyOnGpu(table, ids)) return GpuFunctional.Embedding(table, ids);
         const string op = "embedding";
         var dtype = OpChecks.ComputeInputs(op, table);
         OpChecks.Indices(op, "ids", ids);

@@ -58,7 +58,7 @@ public static class GpuOpCheck
         for (int i = 0; i < e.Length; i++)
         {
             double d = Math.Abs(e[i] - a[i]);
-            if (!(d <= worst)) { worst = d; at = i; }
+            if (!(d <= worst) && !double.IsNaN(worst)) { worst = d; at = i; } // a NaN, once seen, stays the worst
         }
         Assert.True(worst <= Tolerance(dtype) * scale,
             $"{what}: largest difference {worst:G4} at element {at} (expected {(at < 0 ? 0 : e[at]):G6}, got {(at < 0 ? 0 : a[at]):G6}); tolerance {Tolerance(dtype) * scale:G4} for {dtype.Name()}");
