@@ -25,4 +25,10 @@ public sealed class LlamaDecoderLayer : Module
         var h = x + SelfAttention.Forward(InputNorm.Forward(x), rope, cache, startPos);
         return h + Mlp.Forward(PostAttentionNorm.Forward(h));
     }
+
+    /// <summary>
+    /// The training forward (whole sequence, no cache) under activation checkpointing: only x is kept for backward,
+    /// which recomputes the layer (see <see cref="Functional.Checkpoint"/>).
+    /// </summary>
+    public Tensor ForwardCheckpointed(Tensor x, RopeTables rope) => Functional.Checkpoint(input => Forward(input, rope), x);
 }

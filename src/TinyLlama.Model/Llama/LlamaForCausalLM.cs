@@ -34,6 +34,20 @@ public sealed class LlamaForCausalLM : Module
 
     public RopeTables Rope { get; }
 
+    /// <summary>
+    /// Activation checkpointing (off by default): when on, training forwards (autograd on, no KV cache) run each
+    /// decoder layer through <see cref="Functional.Checkpoint"/>. Memory: of each layer only its input (B, T, C) is
+    /// kept for backward, instead of all the activations its ops save (attention, MLP, norms: many times that).
+    /// Cost: backward runs every layer's forward once more; as backward costs about two forwards, a step takes up
+    /// to a third longer. Losses and gradients are the same as without it. Forwards under
+    /// <see cref="GradMode.NoGrad"/> (evaluation, generation) and <see cref="ForwardCached"/> are unaffected.
+    /// </summary>
+    public bool ActivationCheckpointing
+    {
+        get => Model.ActivationCheckpointing;
+        set => Model.ActivationCheckpointing = value;
+    }
+
     /// <summary>ids (B, T) → logits (B, T, V), recorded for autograd when parameters require grad.</summary>
     public Tensor Forward(Tensor ids) => Logits(Model.Forward(ids, Rope));
 
@@ -109,6 +123,9 @@ public sealed class LlamaModel : Module
     public ModuleList<LlamaDecoderLayer> Layers { get; }
     public RmsNorm Norm { get; }
 
+    /// <summary>Runs each layer of a training forward through <see cref="Functional.Checkpoint"/>; see <see cref="LlamaForCausalLM.ActivationCheckpointing"/>.</summary>
+    public bool ActivationCheckpointing { get; set; }
+
     /// <summary>ids (B, T) → final hidden states (B, T, C).</summary>
     public Tensor Forward(Tensor ids, RopeTables rope, KvCache? cache = null, int startPos = 0)
     {
@@ -117,8 +134,9 @@ public sealed class LlamaModel : Module
         if (startPos + ids.Size(1) > _config.MaxSeqLen)
             throw new ArgumentException($"llama: positions up to {startPos + ids.Size(1)} exceed the context length max_position_embeddings = {_config.MaxSeqLen}");
         var x = EmbedTokens.Forward(ids); // (B, T, C)
+        bool checkpoint = ActivationCheckpointing && cache is null && GradMode.IsEnabled;
         for (int i = 0; i < Layers.Count; i++)
-            x = Layers[i].Forward(x, rope, cache?.Layers[i], startPos);
+            x = checkpoint ? Layers[i].ForwardCheckpointed(x, rope) : Layers[i].Forward(x, rope, cache?.Layers[i], startPos);
         return Norm.Forward(x);
     }
 }
