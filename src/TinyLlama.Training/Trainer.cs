@@ -73,7 +73,10 @@ public sealed class Trainer : IDisposable
         _inputs = new int[options.MicroBatchSize * options.SeqLen];
         _targets = new int[options.MicroBatchSize * options.SeqLen];
         _sync = parallel?.CreateGradientSync(model.NamedParameters().ToList());
+        _device = model.Device;
     }
+
+    private readonly Device _device;
 
     /// <summary>This process's rank in a data-parallel job (0 alone).</summary>
     public int Rank { get; }
@@ -151,8 +154,8 @@ public sealed class Trainer : IDisposable
             {
                 using var scope = new TensorScope();
                 _train.NextBatch(_inputs, _targets);
-                var ids = Tensor.FromArray(_inputs, Options.MicroBatchSize, Options.SeqLen);
-                var targets = Tensor.FromArray(_targets, Options.MicroBatchSize, Options.SeqLen);
+                var ids = OnModelDevice(Tensor.FromArray(_inputs, Options.MicroBatchSize, Options.SeqLen));
+                var targets = OnModelDevice(Tensor.FromArray(_targets, Options.MicroBatchSize, Options.SeqLen));
                 var microLoss = _model.Loss(ids, targets);
                 // The mean over the global batch: each micro-batch's mean weighs 1 / accumulation, and the ranks'
                 // gradients are averaged (each rank holds the same number of samples).
@@ -206,8 +209,8 @@ public sealed class Trainer : IDisposable
             {
                 using var scope = new TensorScope();
                 _validation.NextBatch(inputs, targets);
-                var ids = Tensor.FromArray(inputs, _validation.MicroBatchSize, _validation.SeqLen);
-                var tgt = Tensor.FromArray(targets, _validation.MicroBatchSize, _validation.SeqLen);
+                var ids = OnModelDevice(Tensor.FromArray(inputs, _validation.MicroBatchSize, _validation.SeqLen));
+                var tgt = OnModelDevice(Tensor.FromArray(targets, _validation.MicroBatchSize, _validation.SeqLen));
                 total += _model.Loss(ids, tgt).Item();
             }
         }
@@ -227,6 +230,9 @@ public sealed class Trainer : IDisposable
         _parallel.BroadcastParameters(_model.NamedParameters().ToList());
         _ranksAgreed = true;
     }
+
+    /// <summary>Token ids where the model lives (one upload per micro-batch on a GPU; both stay in the step's scope).</summary>
+    private Tensor OnModelDevice(Tensor hostIds) => _device.Kind == DeviceKind.Cpu ? hostIds : hostIds.To(_device);
 
     private bool StopAgreed(bool stopHere) => _parallel is null ? stopHere : _parallel.Any(stopHere);
 

@@ -46,14 +46,16 @@ internal static class TrainCommand
         var evalBatches = new Option<int>("--eval-batches") { Description = "Batches per validation.", DefaultValueFactory = _ => 8 };
         var initFrom = new Option<string?>("--init-from") { Description = "Continue training from a Hugging Face model folder." };
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its latest checkpoint." };
-        var device = new Option<string>("--device") { Description = "cpu (cuda comes with the GPU backend).", DefaultValueFactory = _ => "cpu" };
+        var device = new Option<string>("--device") { Description = "cpu, cuda, cuda:N, or cuda-sim (the GPU code path simulated on the CPU: tiny models only).", DefaultValueFactory = _ => "cpu" };
+        var precision = new Option<string?>("--precision") { Description = "Activations: bf16 (mixed precision: f32 master weights and AdamW state, f32 loss) or f32. Default: bf16 on a GPU, f32 on the CPU." };
+        var checkpointing = new Option<bool>("--activation-checkpointing") { Description = "Keep only each layer's input and recompute the layer in backward: less memory for about a third more compute." };
         var samples = new Option<int>("--samples") { Description = "Text samples to print at the end.", DefaultValueFactory = _ => 3 };
         var bucketMb = new Option<double>("--bucket-mb") { Description = "Data-parallel runs: MiB of gradients per all-reduce bucket (as DDP's bucket_cap_mb).", DefaultValueFactory = _ => BucketPlan.DefaultBucketBytes / 1048576.0 };
 
         var command = new Command("train", "Pre-train a Llama model (with no flags: the tiny preset on the embedded corpus, a few minutes on a CPU).")
         {
             config, preset, data, dataWeights, valData, tokenizer, output, maxSteps, maxTokens, maxTime, batch, micro, seqLen, lr, minLr, warmup,
-            weightDecay, gradClip, seed, checkpointEvery, keepLast, evalEvery, evalBatches, initFrom, resume, device, samples, bucketMb,
+            weightDecay, gradClip, seed, checkpointEvery, keepLast, evalEvery, evalBatches, initFrom, resume, device, precision, checkpointing, samples, bucketMb,
         };
         command.SetAction(parse =>
         {
@@ -114,6 +116,8 @@ internal static class TrainCommand
                     InitFrom = Get(initFrom),
                     Resume = Get(resume),
                     Device = Get(device),
+                    Precision = Get(precision),
+                    ActivationCheckpointing = Get(checkpointing),
                     Samples = Get(samples),
                 };
 

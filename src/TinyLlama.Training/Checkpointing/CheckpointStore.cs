@@ -43,8 +43,10 @@ public sealed class CheckpointStore(string root, int keepLast)
         try
         {
             Directory.CreateDirectory(temporary);
-            CheckpointReader.Write(temporary, model.NamedParameters().Select(p => KeyValuePair.Create(p.Name, p.Parameter)));
-            SafetensorsWriter.Write(Path.Combine(temporary, "optimizer.safetensors"), optimizer.StateTensors());
+            using (var weights = OnHost(model.NamedParameters().Select(p => KeyValuePair.Create(p.Name, p.Parameter))))
+                CheckpointReader.Write(temporary, weights.Tensors);
+            using (var moments = OnHost(optimizer.StateTensors()))
+                SafetensorsWriter.Write(Path.Combine(temporary, "optimizer.safetensors"), moments.Tensors);
             WriteDurably(Path.Combine(temporary, "state.json"), state.ToJson());
             if (Directory.Exists(final)) Directory.Delete(final, recursive: true); // a re-run of the same step
             Directory.Move(temporary, final);
@@ -69,12 +71,37 @@ public sealed class CheckpointStore(string root, int keepLast)
             foreach (var (name, p) in model.NamedParameters())
             {
                 using var value = weights.ReadExpected(name, p.ShapeArray(), DType.F32);
-                value.AsSpan<float>().CopyTo(p.AsSpan<float>());
+                p.CopyFrom(value); // an upload when the model lives on a GPU
             }
         }
         using (var moments = SafetensorsFile.Open(Path.Combine(folder, "optimizer.safetensors")))
             optimizer.LoadState((name, shape) => ReadExpected(moments, name, shape), state.OptimizerSteps);
         return state;
+    }
+
+    /// <summary>The tensors as host tensors for the writers: cpu ones as they are, cuda ones downloaded (and freed after).</summary>
+    private static HostCopies OnHost(IEnumerable<KeyValuePair<string, Tensor>> tensors) => new(tensors.ToList());
+
+    private sealed class HostCopies(List<KeyValuePair<string, Tensor>> source) : IDisposable
+    {
+        private readonly List<Tensor> _downloaded = [];
+
+        private List<KeyValuePair<string, Tensor>>? _tensors;
+
+        // Downloaded once, on first use (a writer may enumerate twice: header, then data).
+        public IEnumerable<KeyValuePair<string, Tensor>> Tensors => _tensors ??= source.Select(kv =>
+        {
+            if (kv.Value.Device.Kind == DeviceKind.Cpu) return kv;
+            Tensor host;
+            using (GradMode.NoGrad()) host = kv.Value.To(Device.Cpu);
+            _downloaded.Add(host);
+            return KeyValuePair.Create(kv.Key, host);
+        }).ToList();
+
+        public void Dispose()
+        {
+            foreach (var t in _downloaded) t.Dispose();
+        }
     }
 
     private static Tensor ReadExpected(SafetensorsFile file, string name, int[] shape)

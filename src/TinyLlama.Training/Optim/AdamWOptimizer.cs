@@ -15,6 +15,8 @@ public sealed record AdamWOptions
 /// <summary>
 /// AdamW over a model's parameters with f32 moments (m, v). Weight decay applies to every parameter, as in
 /// TinyLlama's pretraining script (nanoGPT and llm.c exempt 1-D tensors; TinyLlama did not).
+/// The moments live where the parameters live: on a cuda device the global-norm clip and the update run as the fused
+/// GPU kernels (<see cref="GpuAdamW"/>), reading back only the norm.
 /// </summary>
 public sealed class AdamWOptimizer : IDisposable
 {
@@ -26,14 +28,20 @@ public sealed class AdamWOptimizer : IDisposable
         _slots = parameters.Select(p =>
         {
             if (p.Parameter.DType != DType.F32)
-                throw new ArgumentException($"AdamW: parameter '{p.Name}' has dtype {p.Parameter.DType.Name()}; the CPU optimizer updates f32 parameters");
-            var m = Tensor.Zeros(p.Parameter.ShapeArray());
-            var v = Tensor.Zeros(p.Parameter.ShapeArray());
+                throw new ArgumentException($"AdamW: parameter '{p.Name}' has dtype {p.Parameter.DType.Name()}; the optimizer updates f32 (master) parameters");
+            var m = Tensor.Zeros(p.Parameter.ShapeArray(), DType.F32, p.Parameter.Device);
+            var v = Tensor.Zeros(p.Parameter.ShapeArray(), DType.F32, p.Parameter.Device);
             TensorScope.Untrack(m);
             TensorScope.Untrack(v);
             return (p.Name, p.Parameter, m, v);
         }).ToArray();
+        var devices = _slots.Select(s => s.Param.Device).Distinct().ToList();
+        if (devices.Count > 1)
+            throw new ArgumentException($"AdamW: the parameters live on {string.Join(", ", devices)}; expected one device (move the model with model.To(device) first)");
+        if (devices is [{ Kind: DeviceKind.Cuda }]) _gpu = new GpuAdamW(_slots.Select(s => s.Param).ToList());
     }
+
+    private readonly GpuAdamW? _gpu;
 
     public AdamWOptions Options { get; }
 
@@ -46,6 +54,7 @@ public sealed class AdamWOptimizer : IDisposable
     /// </summary>
     public double ClipGradNorm(double maxNorm)
     {
+        if (_gpu is not null) return _gpu.ClipGradNorm(maxNorm);
         double sumSquares = 0;
         foreach (var slot in _slots)
             if (slot.Param.Grad is { } g)
@@ -67,10 +76,16 @@ public sealed class AdamWOptimizer : IDisposable
         StepCount++;
         foreach (var (_, p, m, v) in _slots)
         {
+            if (_gpu is not null)
+            {
+                if (p.Grad is not null) _gpu.Step(p, m, v, lr, Options, StepCount);
+                continue;
+            }
             if (p.Grad is null) continue;
             K.AdamW.Step(p.AsSpan<float>(), p.Grad.AsSpan<float>(), m.AsSpan<float>(), v.AsSpan<float>(),
                 (float)lr, (float)Options.Beta1, (float)Options.Beta2, (float)Options.Eps, (float)Options.WeightDecay, StepCount);
         }
+        _gpu?.ResetClip(); // a clip factor belongs to one step's gradients
     }
 
     public void ZeroGrad()
@@ -95,14 +110,15 @@ public sealed class AdamWOptimizer : IDisposable
         {
             using var ms = read("exp_avg." + name, p.ShapeArray());
             using var vs = read("exp_avg_sq." + name, p.ShapeArray());
-            ms.AsSpan<float>().CopyTo(m.AsSpan<float>());
-            vs.AsSpan<float>().CopyTo(v.AsSpan<float>());
+            m.CopyFrom(ms);
+            v.CopyFrom(vs);
         }
         StepCount = stepCount;
     }
 
     public void Dispose()
     {
+        _gpu?.Dispose();
         foreach (var slot in _slots)
         {
             slot.M.Dispose();

@@ -25,7 +25,17 @@ public sealed record RunSettings
 
     public bool Resume { get; init; }
 
+    /// <summary>cpu, cuda, cuda:N, or cuda-sim (the simulated device: the GPU code path on the CPU, tiny models only).</summary>
     public string Device { get; init; } = "cpu";
+
+    /// <summary>
+    /// Activation dtype: f32, or bf16 (mixed precision: f32 master weights and optimizer state, bf16 activations and
+    /// matmul inputs, f32 loss). Null: bf16 on a GPU, f32 on the CPU (whose ops run in f32 and f64 only).
+    /// </summary>
+    public string? Precision { get; init; }
+
+    /// <summary>Recompute each decoder layer in backward instead of keeping its activations (see LlamaForCausalLM.ActivationCheckpointing).</summary>
+    public bool ActivationCheckpointing { get; init; }
 
     /// <summary>Samples generated at the end of the run.</summary>
     public int Samples { get; init; } = 3;

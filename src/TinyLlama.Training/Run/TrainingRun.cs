@@ -35,8 +35,7 @@ public sealed class TrainingRun(RunSettings settings, TrainOptions options, Text
 
     public int Execute(CancellationToken stop)
     {
-        if (settings.Device != "cpu")
-            throw new NotSupportedException($"--device {settings.Device}: training runs on the CPU in this build; the CUDA backend is not built yet");
+        var (device, activations) = RunDevice.Resolve(settings, parallel?.WorldSize ?? 1);
         string outDir = Path.GetFullPath(settings.Out);
         Directory.CreateDirectory(outDir);
         var checkpointDir = Path.Combine(outDir, "checkpoints");
@@ -54,6 +53,7 @@ public sealed class TrainingRun(RunSettings settings, TrainOptions options, Text
 
         using var model = settings.InitFrom is null ? new LlamaForCausalLM(config, options.Seed) : HfCheckpoint.Load(settings.InitFrom);
         _log.WriteLine($"model: {config} — {model.ParameterCount():N0} parameters");
+        RunDevice.Place(model, device, activations, settings.ActivationCheckpointing, _log);
         _log.WriteLine($"data: {trainSources.Sum(d => d.TotalTokens):N0} training tokens in {trainSources.Sum(d => d.Files.Count)} files from {trainSources.Count} source(s)" +
                       (validationData is null ? "" : $", {validationData.TotalTokens:N0} validation tokens"));
         // Each rank reads its own slice of every global batch (validation too); see Trainer.
@@ -101,6 +101,9 @@ public sealed class TrainingRun(RunSettings settings, TrainOptions options, Text
             trainer.Run(stop);
         }
         WritePlot(outDir, metricsPath);
+        RunDevice.ReportMemory(device, _log);
+        // The export and the samples (KV-cache generation) run on the CPU.
+        model.To(Tensors.Device.Cpu);
 
         string hf = Path.Combine(outDir, "hf");
         HfCheckpoint.Save(model, hf, DType.F32, TokenizerPathIn(outDir));
