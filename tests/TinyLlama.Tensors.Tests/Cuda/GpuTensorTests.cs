@@ -193,13 +193,9 @@ public class GpuTensorTests(SimulatedGpuFixture gpu)
         using var ids = Tensor.FromArray(new[] { 1, 2 }).To(Cuda);
         var cases = new (string Op, Action Run)[]
         {
-            ("add", () => _ = a + b),
-            ("add", () => _ = b + a),
             ("matmul", () => _ = a.MatMul(b)),
-            ("sum", () => _ = a.Sum()),
             ("softmax", () => _ = Functional.Softmax(a)),
             ("embedding", () => _ = Functional.Embedding(b, ids)),
-            ("to(bf16)", () => _ = a.To(DType.BF16)),
             // Read directly, the error names the method that asked for the span.
             (nameof(CpuOpsRefuseGpuTensorsWithOneClearMessage), () => _ = a.AsSpan<float>().Length),
         };
