@@ -37,9 +37,12 @@ public static class Autograd
             throw new ArgumentException($"backward: gradient has shape {gradient.ShapeText}; expected the output's shape {root.ShapeText}");
         if (gradient is not null && gradient.DType != root.DType)
             throw new ArgumentException($"backward: gradient has dtype {gradient.DType.Name()}; expected the output's dtype {root.DType.Name()}");
+        if (gradient is not null && gradient.Device != root.Device)
+            throw new ArgumentException($"backward: gradient lives on {gradient.Device}; expected the output's device {root.Device} (move it with To(device))");
 
         using var noGrad = GradMode.NoGrad();
-        var seed = gradient is null ? Tensor.Full(root.ShapeArray(), 1.0, root.DType) : gradient.Clone();
+        // The seed is made where the root lives: every backward runs on the device of the forward.
+        var seed = gradient is null ? Tensor.Full(root.ShapeArray(), 1.0, root.DType, root.Device) : gradient.Clone();
         TensorScope.Untrack(seed);
         if (root.GradFn is null)
         {
@@ -123,9 +126,9 @@ public static class Autograd
 
     private static void CheckGradient(Function fn, int i, Tensor input, Tensor g)
     {
-        if (!g.Shape.SequenceEqual(input.Shape) || g.DType != input.DType)
+        if (!g.Shape.SequenceEqual(input.Shape) || g.DType != input.DType || g.Device != input.Device)
             throw new InvalidOperationException(
-                $"backward of '{fn.Name}': gradient {i} has shape {g.ShapeText} {g.DType.Name()}, expected {input.ShapeText} {input.DType.Name()} (a bug in the op's Backward)");
+                $"backward of '{fn.Name}': gradient {i} has shape {g.ShapeText} {g.DType.Name()} on {g.Device}, expected {input.ShapeText} {input.DType.Name()} on {input.Device} (a bug in the op's Backward)");
     }
 
     /// <summary>Leaf gradients accumulate (+=), so gradient accumulation over micro-batches needs no extra code.</summary>

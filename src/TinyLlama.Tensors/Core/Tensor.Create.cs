@@ -16,10 +16,26 @@ public sealed partial class Tensor
         return t;
     }
 
+    /// <summary>A tensor of ones on <paramref name="device"/>.</summary>
+    public static Tensor Ones(int[] shape, DType dtype, Device device) => Full(shape, 1.0, dtype, device);
+
+    /// <summary>A tensor on <paramref name="device"/> with every element <paramref name="value"/> (rounded to the dtype).</summary>
+    public static Tensor Full(int[] shape, double value, DType dtype, Device device)
+    {
+        if (device.Kind == DeviceKind.Cpu) return Full(shape, value, dtype);
+        var t = Empty(shape, dtype, device);
+        t.Fill(value);
+        return t;
+    }
+
     /// <summary>A zero-dimensional (scalar) tensor.</summary>
     public static Tensor Scalar(double value, DType dtype = DType.F32) => Full([], value, dtype);
 
-    public static Tensor ZerosLike(Tensor t) => Zeros(t.ShapeArray(), t.DType);
+    /// <summary>A zero-dimensional (scalar) tensor on <paramref name="device"/>.</summary>
+    public static Tensor Scalar(double value, DType dtype, Device device) => Full([], value, dtype, device);
+
+    /// <summary>Zeros of t's shape and dtype, on t's device.</summary>
+    public static Tensor ZerosLike(Tensor t) => Zeros(t.ShapeArray(), t.DType, t.Device);
 
     /// <summary>Copies <paramref name="data"/> (row-major) into a new tensor; the dtype follows T (float → f32, ushort → bf16, ...).</summary>
     public static Tensor FromArray<T>(T[] data, params int[] shape) where T : unmanaged

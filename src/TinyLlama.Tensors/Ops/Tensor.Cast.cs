@@ -5,25 +5,30 @@ namespace TinyLlama.Tensors;
 public sealed partial class Tensor
 {
     /// <summary>
-    /// A copy converted to <paramref name="dtype"/>. Narrowing to bf16 rounds to nearest even; f32 ↔ f64 is
-    /// differentiable, casts to bf16/f16/i32 are not (they are storage formats).
+    /// A copy converted to <paramref name="dtype"/>. Narrowing to bf16 rounds to nearest even. Casts among the dtypes
+    /// that can require grad (f32, f64, bf16) are differentiable: the gradient is cast back to the input's dtype, so
+    /// bf16 weights can train through an f32 computation. Casts to or from f16 and i32 are not (storage formats, ids).
+    /// On cuda: f32 ↔ bf16 and same-dtype copies (other casts go through the cpu).
     /// </summary>
     public Tensor To(DType dtype)
     {
         ThrowIfDisposed("to");
-        if (Device.Kind == DeviceKind.Cuda && DType != dtype) throw CpuOnly($"to({dtype.Name()})", this);
         Tensor result;
-        if (DType == dtype) result = CopyContiguous();
+        if (Device.Kind == DeviceKind.Cuda) result = GpuCast.To(this, dtype);
+        else if (DType == dtype) result = CopyContiguous();
         else
         {
             using var src = CopyIfStrided();
             result = new Tensor(ShapeArray(), dtype, zeroed: false);
             Store(src.ToFloatOrDouble(), result);
         }
-        return DType.IsComputeType() && dtype.IsComputeType()
+        return CarriesGrad(DType) && CarriesGrad(dtype)
             ? Autograd.Record(result, new CastFunction(DType), this)
             : result;
     }
+
+    /// <summary>The dtypes a tensor that requires grad may have (see <see cref="RequiresGrad"/>).</summary>
+    private static bool CarriesGrad(DType dtype) => dtype is DType.F32 or DType.F64 or DType.BF16;
 
     // Widen to float where that is exact, to double for f64 and i32.
     private Array ToFloatOrDouble()

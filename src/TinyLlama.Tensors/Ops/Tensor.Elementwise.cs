@@ -26,28 +26,58 @@ public sealed partial class Tensor
 
     private static Tensor Binary(string op, Tensor a, Tensor b, BinaryKind kind)
     {
+        // On cuda only the forward differs: the Functions' backward is made of these ops, so it follows the device.
+        if (OpChecks.AnyOnGpu(a, b)) return Autograd.Record(GpuElementwise.Binary(op, a, b, kind), BinaryFunction(a, b, kind), a, b);
         var dtype = OpChecks.ComputeInputs(op, a, b);
         var shape = Shapes.Broadcast(op, a.Shape, b.Shape);
         var result = new Tensor(shape, dtype, zeroed: false);
         if (dtype == DType.F32) BinaryInto<float>(a, b, result, kind); else BinaryInto<double>(a, b, result, kind);
-        Function fn = kind switch
-        {
-            BinaryKind.Add => new AddFunction(a.ShapeArray(), b.ShapeArray(), subtract: false),
-            BinaryKind.Sub => new AddFunction(a.ShapeArray(), b.ShapeArray(), subtract: true),
-            BinaryKind.Mul => new MulFunction(a, b),
-            _ => new DivFunction(a, b),
-        };
-        return Autograd.Record(result, fn, a, b);
+        return Autograd.Record(result, BinaryFunction(a, b, kind), a, b);
     }
 
-    /// <summary>this += other (other broadcast to this shape); not recorded by autograd. Used for gradient accumulation.</summary>
+    private static Function BinaryFunction(Tensor a, Tensor b, BinaryKind kind) => kind switch
+    {
+        BinaryKind.Add => new AddFunction(a.ShapeArray(), b.ShapeArray(), subtract: false),
+        BinaryKind.Sub => new AddFunction(a.ShapeArray(), b.ShapeArray(), subtract: true),
+        BinaryKind.Mul => new MulFunction(a, b),
+        _ => new DivFunction(a, b),
+    };
+
+    /// <summary>
+    /// this += other (other broadcast to this shape); not recorded by autograd. Used for gradient accumulation, so it
+    /// takes every dtype a gradient can have: f32 and f64 on the CPU, f32 and bf16 on cuda, and bf16 on the CPU
+    /// (a cast's gradient), added in f32 and rounded once.
+    /// </summary>
     public void AddInPlace(Tensor other)
     {
-        var dtype = OpChecks.ComputeInputs("add_", this, other);
+        ThrowIfDisposed("add_");
+        ArgumentNullException.ThrowIfNull(other);
+        other.ThrowIfDisposed("add_");
         var shape = Shapes.Broadcast("add_", Shape, other.Shape);
         if (!shape.AsSpan().SequenceEqual(Shape))
             throw new ArgumentException($"add_: {other.ShapeText} cannot be added in place to {ShapeText}");
+        if (OpChecks.AnyOnGpu(this, other))
+        {
+            GpuElementwise.AddInPlace(this, other);
+            return;
+        }
+        if (DType == DType.BF16 && other.DType == DType.BF16)
+        {
+            AddInPlaceBf16(other);
+            return;
+        }
+        var dtype = OpChecks.ComputeInputs("add_", this, other);
         if (dtype == DType.F32) BinaryInto<float>(this, other, this, BinaryKind.Add); else BinaryInto<double>(this, other, this, BinaryKind.Add);
+    }
+
+    private void AddInPlaceBf16(Tensor other)
+    {
+        using var noGrad = GradMode.NoGrad();
+        using var sum = To(DType.F32);
+        using var addend = other.To(DType.F32);
+        sum.AddInPlace(addend);
+        using var rounded = sum.To(DType.BF16);
+        CopyElements(rounded, this);
     }
 
     /// <summary>Strides that read <paramref name="t"/> as if it had <paramref name="shape"/> (0 on broadcast axes).</summary>

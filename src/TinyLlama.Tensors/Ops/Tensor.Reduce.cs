@@ -22,7 +22,8 @@ public sealed partial class Tensor
 
     private Tensor Reduce(string op, int[] axes, bool keepDim, bool mean)
     {
-        var dtype = OpChecks.ComputeInputs(op, this);
+        bool gpu = OpChecks.AnyOnGpu(this);
+        var dtype = gpu ? OpChecks.GpuInputs(op, this) : OpChecks.ComputeInputs(op, this);
         var reduced = new bool[Rank];
         foreach (int axis in axes)
         {
@@ -38,11 +39,16 @@ public sealed partial class Tensor
         foreach (int i in gone) count *= _shape[i];
 
         using var permuted = WithoutGrad(() => Permute([.. kept, .. gone]));
-        using var rows = permuted.CopyIfStrided();
-        var result = new Tensor(outShape, dtype, zeroed: true);
-        int n = checked((int)result.Numel), cols = checked((int)count);
-        if (dtype == DType.F32) RowSums<float>(rows.AsSpan<float>(), result.AsSpan<float>(), n, cols, mean);
-        else RowSums<double>(rows.AsSpan<double>(), result.AsSpan<double>(), n, cols, mean);
+        using var rows = permuted.CopyIfStrided(); // on cuda: a gather kernel
+        Tensor result;
+        if (gpu) result = GpuReduce.Rows(rows, outShape, checked((int)count), mean);
+        else
+        {
+            result = new Tensor(outShape, dtype, zeroed: true);
+            int n = checked((int)result.Numel), cols = checked((int)count);
+            if (dtype == DType.F32) RowSums<float>(rows.AsSpan<float>(), result.AsSpan<float>(), n, cols, mean);
+            else RowSums<double>(rows.AsSpan<double>(), result.AsSpan<double>(), n, cols, mean);
+        }
         return Autograd.Record(result, new SumFunction(op, ShapeArray(), keepShape, mean ? 1.0 / Math.Max(1, count) : 1.0), this);
     }
 
@@ -63,8 +69,8 @@ public sealed partial class Tensor
     }
 
     /// <summary>
-    /// Reads this tensor broadcast to <paramref name="shape"/> (a stride-0 view, then copied): the backward of a
-    /// reduction and of broadcasting.
+    /// Reads this tensor broadcast to <paramref name="shape"/> (a stride-0 view, then copied; on cuda by the gather
+    /// kernel, which reads stride-0 axes): the backward of a reduction and of broadcasting.
     /// </summary>
     internal Tensor ExpandCopy(int[] shape)
     {
@@ -77,6 +83,7 @@ public sealed partial class Tensor
     internal Tensor SumToShape(int[] shape)
     {
         if (Shape.SequenceEqual(shape)) return Alias();
+        if (OpChecks.AnyOnGpu(this)) return GpuReduce.SumToShape(this, shape);
         int lead = Rank - shape.Length;
         var axes = new List<int>();
         for (int i = 0; i < Rank; i++)

@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Numerics.Tensors;
+using TinyLlama.Kernels;
 
 namespace TinyLlama.Tensors;
 
@@ -14,24 +15,41 @@ public sealed partial class Tensor
     public Tensor Square() => Unary("square", UnaryKind.Square);
     public Tensor Sqrt() => Unary("sqrt", UnaryKind.Sqrt);
 
-    /// <summary>this · s.</summary>
+    /// <summary>this · s (on cuda, s is rounded to f32: the kernels compute in f32).</summary>
     public Tensor Scale(double s)
     {
-        OpChecks.ComputeInputs("scale", this);
-        var result = MapContiguous(this, s, 0.0);
+        Tensor result;
+        if (OpChecks.AnyOnGpu(this)) result = GpuElementwise.Map("scale", this, PointwiseOp.Identity, s, 0.0);
+        else
+        {
+            OpChecks.ComputeInputs("scale", this);
+            result = MapContiguous(this, s, 0.0);
+        }
         return Autograd.Record(result, new ScaleFunction(s), this);
     }
 
-    /// <summary>this + s.</summary>
+    /// <summary>this + s (on cuda, s is rounded to f32).</summary>
     public Tensor AddScalar(double s)
     {
-        OpChecks.ComputeInputs("add", this);
-        var result = MapContiguous(this, 1.0, s);
+        Tensor result;
+        if (OpChecks.AnyOnGpu(this)) result = GpuElementwise.Map("add", this, PointwiseOp.Identity, 1.0, s);
+        else
+        {
+            OpChecks.ComputeInputs("add", this);
+            result = MapContiguous(this, 1.0, s);
+        }
         return Autograd.Record(result, new IdentityFunction("add_scalar"), this);
     }
 
     private Tensor Unary(string op, UnaryKind kind)
     {
+        if (OpChecks.AnyOnGpu(this))
+        {
+            // The UnaryFunction's backward is made of tensor ops, so it runs on the device too.
+            var (f, scale) = PointwiseOf(kind);
+            var y = GpuElementwise.Map(op, this, f, scale, 0.0);
+            return Autograd.Record(y, new UnaryFunction(op, kind, this, y), this);
+        }
         var dtype = OpChecks.ComputeInputs(op, this);
         using var x = CopyIfStrided();
         var result = new Tensor(ShapeArray(), dtype, zeroed: false);
@@ -39,6 +57,16 @@ public sealed partial class Tensor
         else UnaryInto<double>(x.AsSpan<double>(), result.AsSpan<double>(), kind);
         return Autograd.Record(result, new UnaryFunction(op, kind, this, result), this);
     }
+
+    /// <summary>The GPU kernel's f and scale for a unary op: −x is x·(−1).</summary>
+    private static (PointwiseOp F, double Scale) PointwiseOf(UnaryKind kind) => kind switch
+    {
+        UnaryKind.Neg => (PointwiseOp.Identity, -1.0),
+        UnaryKind.Exp => (PointwiseOp.Exp, 1.0),
+        UnaryKind.Log => (PointwiseOp.Log, 1.0),
+        UnaryKind.Square => (PointwiseOp.Square, 1.0),
+        _ => (PointwiseOp.Sqrt, 1.0),
+    };
 
     private static void UnaryInto<T>(ReadOnlySpan<T> x, Span<T> y, UnaryKind kind)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>, IExponentialFunctions<T>, ILogarithmicFunctions<T>, IRootFunctions<T>

@@ -189,13 +189,8 @@ public class GpuTensorTests(SimulatedGpuFixture gpu)
     public void CpuOpsRefuseGpuTensorsWithOneClearMessage()
     {
         using var a = Tensor.Randn([4, 4], new Random(1)).To(Cuda);
-        using var b = Tensor.Randn([4, 4], new Random(2));
         var cases = new (string Op, Action Run)[]
         {
-            ("add", () => _ = a + b),
-            ("add", () => _ = b + a),
-            ("sum", () => _ = a.Sum()),
-            ("to(bf16)", () => _ = a.To(DType.BF16)),
             // Read directly, the error names the method that asked for the span.
             (nameof(CpuOpsRefuseGpuTensorsWithOneClearMessage), () => _ = a.AsSpan<float>().Length),
         };
