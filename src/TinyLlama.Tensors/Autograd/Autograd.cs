@@ -12,10 +12,16 @@ public static class Autograd
     /// </summary>
     internal static Tensor Record(Tensor result, Function function, params Tensor[] inputs)
     {
-        if (!GradMode.IsEnabled) return result;
         bool any = false;
-        foreach (var t in inputs) any |= t.RequiresGrad;
-        if (!any) return result;
+        if (GradMode.IsEnabled)
+            foreach (var t in inputs) any |= t.RequiresGrad;
+        if (!any)
+        {
+            // Not recorded: give back what the Function saved for a backward that will never run now, not when the
+            // GC finalizes it (on a GPU that would hold device memory for the whole step).
+            function.ReleaseSaved();
+            return result;
+        }
         function.Attach(inputs);
         result.GradFn = function;
         result.RequiresGradFlag = true;
