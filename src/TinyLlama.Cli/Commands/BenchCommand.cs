@@ -5,6 +5,7 @@ using TinyLlama.Kernels;
 using TinyLlama.Model;
 using TinyLlama.Tensors;
 using TinyLlama.Training.Optim;
+using TinyLlama.Training.Run;
 
 namespace TinyLlama.Cli.Commands;
 
@@ -58,9 +59,10 @@ internal static class BenchCommand
             Description = "The device's peak TFLOP/s, the MFU denominator (default: 989, H100 SXM dense bf16).",
             DefaultValueFactory = _ => H100SxmBf16PeakTflops,
         };
+        var checkpointing = new Option<bool>("--activation-checkpointing") { Description = "Recompute each layer in backward (less memory, about a third more compute), as `train --activation-checkpointing`." };
         var train = new Command("train", "Training tokens/s and MFU of a preset on random data (forward, backward, clip, AdamW).")
         {
-            preset, batch, seqLen, steps, warmup, device, precision, peak,
+            preset, batch, seqLen, steps, warmup, device, precision, peak, checkpointing,
         };
         train.SetAction(parse =>
         {
@@ -73,7 +75,7 @@ internal static class BenchCommand
                 var run = new TrainBench(
                     presetName, config, parse.GetValue(batch), parse.GetValue(seqLen) ?? config.MaxSeqLen,
                     parse.GetValue(steps), parse.GetValue(warmup), parse.GetValue(device)!, parse.GetValue(precision),
-                    parse.GetValue(peak));
+                    parse.GetValue(peak), parse.GetValue(checkpointing));
                 return run.Execute(output, error);
             });
         });
@@ -96,7 +98,7 @@ internal static class BenchCommand
     /// <summary>One <c>bench train</c> run: the settings, checked, and the timed loop.</summary>
     private sealed record TrainBench(
         string PresetName, LlamaConfig Config, int Batch, int SeqLen, int Steps, int Warmup, string DeviceName,
-        string? Precision, double PeakTflops)
+        string? Precision, double PeakTflops, bool Checkpointing)
     {
         public int Execute(TextWriter output, TextWriter error)
         {
@@ -105,38 +107,30 @@ internal static class BenchCommand
                 throw new ArgumentException($"bench train: batch {b}, seq-len {t} (≤ {Config.MaxSeqLen}), steps {Steps}, warmup {Warmup}: expected positive sizes");
             if (!(PeakTflops > 0) || double.IsInfinity(PeakTflops))
                 throw new ArgumentException($"bench train: --peak-tflops {PeakTflops}: expected a positive number");
-            bool onCpu = DeviceName == "cpu";
-            string precision = Precision ?? (onCpu ? "f32" : "bf16");
-            if (onCpu && precision == "bf16")
-                throw new ArgumentException("bench train: --precision bf16 needs a CUDA device (--device cuda); the CPU trains in f32");
-
-            GpuDevice? gpu = null;
-            var device = Device.Cpu;
-            if (!onCpu)
+            // The same flags, defaults and errors as `train` (RunDevice); cuda-sim makes the simulator cuda:0 for the process.
+            Device device;
+            DType activations;
+            try
             {
-                // The simulator stands in for cuda:0 for the rest of the process: tensors on cuda:0 then run on it.
-                if (DeviceName == GpuDevices.SimulatedName) GpuDevices.UseSimulator();
-                int index = DeviceName == GpuDevices.SimulatedName ? 0 : GpuDevices.ParseIndex(DeviceName);
-                try
-                {
-                    gpu = GpuDevices.Get(index);
-                }
-                catch (GpuUnavailableException e)
-                {
-                    error.WriteLine($"error: {e.Message}");
-                    error.WriteLine("hint: --device cuda-sim runs the CUDA code path on the CPU, without a GPU");
-                    return SelfTestCommand.ExitUnavailable;
-                }
-                device = Device.Cuda(index);
+                (device, activations) = RunDevice.Resolve(new RunSettings { Device = DeviceName, Precision = Precision }, worldSize: 1);
             }
+            catch (GpuUnavailableException e)
+            {
+                error.WriteLine($"error: {e.Message}");
+                error.WriteLine("hint: --device cuda-sim runs the CUDA code path on the CPU, without a GPU");
+                return SelfTestCommand.ExitUnavailable;
+            }
+            GpuDevice? gpu = device.Kind == DeviceKind.Cuda ? GpuDevices.Get(device.Index) : null;
+            string precision = activations == DType.BF16 ? "bf16" : "f32";
 
             using var model = new LlamaForCausalLM(Config, seed: 1);
             model.To(device); // before the optimizer, whose state is made beside the parameters
-            if (precision == "bf16") model.ActivationDType = DType.BF16;
+            model.ActivationDType = activations;
+            model.ActivationCheckpointing = Checkpointing;
             using var optimizer = new AdamWOptimizer(model.NamedParameters(), new AdamWOptions());
             var rng = new Random(1);
             string where = gpu is null ? $"cpu, {Environment.ProcessorCount} threads" : gpu.ToString();
-            string dtypes = precision == "bf16" ? "bf16 activations, f32 weights" : "f32";
+            string dtypes = (precision == "bf16" ? "bf16 activations, f32 weights" : "f32") + (Checkpointing ? ", activation checkpointing" : "");
             output.WriteLine($"bench train: {PresetName} ({model.ParameterCount():N0} parameters), batch {b} × {t}, {where}, {dtypes}");
 
             var seconds = new List<double>();

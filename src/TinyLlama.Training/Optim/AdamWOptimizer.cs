@@ -85,7 +85,6 @@ public sealed class AdamWOptimizer : IDisposable
             K.AdamW.Step(p.AsSpan<float>(), p.Grad.AsSpan<float>(), m.AsSpan<float>(), v.AsSpan<float>(),
                 (float)lr, (float)Options.Beta1, (float)Options.Beta2, (float)Options.Eps, (float)Options.WeightDecay, StepCount);
         }
-        _gpu?.ResetClip(); // a clip factor belongs to one step's gradients
     }
 
     public void ZeroGrad()
