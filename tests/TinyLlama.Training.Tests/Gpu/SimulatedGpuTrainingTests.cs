@@ -17,16 +17,19 @@ public sealed class SimulatedGpuTrainingTests : IDisposable
 {
     private readonly string _dir = Path.Combine(Path.GetTempPath(), "tl-gpu-train-" + Guid.NewGuid().ToString("N"));
     // Head size 16 (64 / 4): a FlashAttention instantiation; tiny so the simulated kernels stay quick.
-    private static readonly LlamaConfig Config = LlamaPresets.Nano with { MaxSeqLen = 32, VocabSize = 128, IntermediateSize = 96 };
-    private const int Steps = 6;
+    private static readonly LlamaConfig Config = LlamaPresets.Nano with
+    {
+        MaxSeqLen = 16, VocabSize = 64, HiddenSize = 32, IntermediateSize = 64, NumLayers = 1, NumHeads = 2, NumKvHeads = 1,
+    };
+    private const int Steps = 4;
 
     public SimulatedGpuTrainingTests()
     {
         GpuDevices.UseSimulator();
         var rng = new Random(7);
-        var builder = new PackedDatasetBuilder(Path.Combine(_dir, "data"), "train", chunkSize: 33 * 16, vocabSize: Config.VocabSize);
-        var tokens = new int[33 * 16 * 2];
-        for (int i = 0; i < tokens.Length; i++) tokens[i] = i % 7 == 0 ? rng.Next(Config.VocabSize) : (i * 37) % 97;
+        var builder = new PackedDatasetBuilder(Path.Combine(_dir, "data"), "train", chunkSize: 17 * 16, vocabSize: Config.VocabSize);
+        var tokens = new int[17 * 16 * 2];
+        for (int i = 0; i < tokens.Length; i++) tokens[i] = i % 7 == 0 ? rng.Next(Config.VocabSize) : (i * 37) % 61;
         builder.Add(tokens);
         builder.Finish();
     }
@@ -35,7 +38,7 @@ public sealed class SimulatedGpuTrainingTests : IDisposable
 
     private static TrainOptions Options => new()
     {
-        BatchSize = 4, MicroBatchSize = 2, SeqLen = 32, MaxSteps = Steps, Lr = 3e-3, MinLr = 3e-4, WarmupSteps = 2,
+        BatchSize = 4, MicroBatchSize = 2, SeqLen = 16, MaxSteps = Steps, Lr = 1e-2, MinLr = 1e-3, WarmupSteps = 1,
         CheckpointEvery = 100, KeepLast = 1, EvalEvery = 100, EvalBatches = 1, Seed = 11,
     };
 
@@ -57,7 +60,7 @@ public sealed class SimulatedGpuTrainingTests : IDisposable
     }
 
     [Fact]
-    public void F32OnTheGpuPath_MatchesTheCpu_AndBf16TracksIt()
+    public void F32OnTheGpuPath_MatchesTheCpu_Bf16TracksIt_AndItsCheckpointLoadsOnTheCpu()
     {
         var cpu = Train(Device.Cpu, DType.F32, Path.Combine(_dir, "cpu"));
         var gpuF32 = Train(Device.Cuda(0), DType.F32, Path.Combine(_dir, "f32"), model =>
@@ -65,10 +68,14 @@ public sealed class SimulatedGpuTrainingTests : IDisposable
             // Parameters and moments stay on the device; the checkpoint holds them as f32 on the host.
             Assert.All(model.Parameters(), p => Assert.Equal(Device.Cuda(0), p.Device));
         });
-        var gpuBf16 = Train(Device.Cuda(0), DType.BF16, Path.Combine(_dir, "bf16"));
+        Dictionary<string, double[]> onGpu = [];
+        var gpuBf16 = Train(Device.Cuda(0), DType.BF16, Path.Combine(_dir, "bf16"), model =>
+        {
+            foreach (var (name, p) in model.NamedParameters()) onGpu[name] = p.ToDoubleArray();
+        });
 
         Assert.Equal(Steps, cpu.Losses.Count);
-        Assert.True(cpu.Losses[^1] < cpu.Losses[0] - 0.3, $"the CPU loss went from {cpu.Losses[0]} to {cpu.Losses[^1]}");
+        Assert.True(cpu.Losses[^1] < cpu.Losses[0] - 0.1, $"the CPU loss went from {cpu.Losses[0]} to {cpu.Losses[^1]}");
         for (int i = 0; i < Steps; i++)
         {
             Assert.True(Math.Abs(cpu.Losses[i] - gpuF32.Losses[i]) < 2e-3 * Math.Max(1, cpu.Losses[i]),
@@ -78,19 +85,10 @@ public sealed class SimulatedGpuTrainingTests : IDisposable
             Assert.True(Math.Abs(cpu.Losses[i] - gpuBf16.Losses[i]) < 0.1,
                 $"step {i + 1}: cpu f32 loss {cpu.Losses[i]:F4}, cuda bf16 {gpuBf16.Losses[i]:F4} (bf16 noise is far below 0.1 here)");
         }
-        Assert.True(gpuBf16.Losses[^1] < gpuBf16.Losses[0] - 0.3, $"the bf16 loss went from {gpuBf16.Losses[0]} to {gpuBf16.Losses[^1]}");
-    }
+        Assert.True(gpuBf16.Losses[^1] < gpuBf16.Losses[0] - 0.1, $"the bf16 loss went from {gpuBf16.Losses[0]} to {gpuBf16.Losses[^1]}");
 
-    [Fact]
-    public void ACheckpointWrittenFromTheGpu_LoadsOnTheCpu_WithTheSameWeights()
-    {
-        string run = Path.Combine(_dir, "ckpt");
-        Dictionary<string, double[]> onGpu = [];
-        Train(Device.Cuda(0), DType.BF16, run, model =>
-        {
-            foreach (var (name, p) in model.NamedParameters()) onGpu[name] = p.ToDoubleArray();
-        });
-        var latest = new CheckpointStore(Path.Combine(run, "checkpoints"), 1).Latest()!.Value;
+        // The checkpoint written from the GPU run loads on the CPU with the same weights (downloaded as f32).
+        var latest = new CheckpointStore(Path.Combine(_dir, "bf16", "checkpoints"), 1).Latest()!.Value;
         using var cpuModel = new LlamaForCausalLM(Config, seed: 1);
         using var optimizer = new Optim.AdamWOptimizer(cpuModel.NamedParameters(), new Optim.AdamWOptions());
         var state = CheckpointStore.Load(latest.Path, cpuModel, optimizer);
@@ -98,7 +96,7 @@ public sealed class SimulatedGpuTrainingTests : IDisposable
         Assert.Equal(Steps, optimizer.StepCount);
         foreach (var (name, p) in cpuModel.NamedParameters())
             Assert.Equal(onGpu[name], p.ToDoubleArray());
-        // The moments came back too: not all zero after six steps.
+        // The moments came back too: not all zero after the run.
         Assert.Contains(optimizer.StateTensors(), kv => kv.Value.ToDoubleArray().Any(v => v != 0));
     }
 }
