@@ -22,7 +22,7 @@ public sealed class GpuTrainCommandTests : IDisposable
     private static string[] NanoRun(string device, string outDir, int steps, string? precision = null) =>
     [
         "train", "--preset", "nano", "--device", device, "--out", outDir, "--max-steps", steps.ToString(),
-        "--batch-size", "4", "--seq-len", "32", "--eval-every", "1000", "--eval-batches", "1", "--samples", "0",
+        "--batch-size", "2", "--seq-len", "16", "--eval-every", "1000", "--eval-batches", "1", "--samples", "0",
         "--lr", "3e-3", "--warmup-steps", "2", "--seed", "5", .. precision is null ? Array.Empty<string>() : ["--precision", precision],
     ];
 
