@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text.RegularExpressions;
 using TinyLlama.Cli.Commands;
@@ -23,7 +22,7 @@ public class BenchTrainGpuTests
     [Fact]
     public void SimulatedDeviceReportsTokensPerSecondMfuAndPeakMemory()
     {
-        var r = RunBuiltCli(TimeSpan.FromMinutes(5),
+        var r = CliRunner.RunChild(TimeSpan.FromMinutes(5),
             "bench", "train", "--preset", "nano", "--device", "cuda-sim", "--batch-size", "1", "--seq-len", "16", "--steps", "1", "--warmup", "0");
 
         Assert.True(r.ExitCode == 0, r.ToString());
@@ -78,26 +77,5 @@ public class BenchTrainGpuTests
         var match = Regex.Match(r.Output, pattern, RegexOptions.Multiline);
         Assert.True(match.Success, $"no line matching {pattern}:\n{r}");
         return double.Parse(match.Groups[1].Value, NumberStyles.Float, CultureInfo.InvariantCulture);
-    }
-
-    /// <summary>The built CLI as a child process, so that its choice of the simulator stays in it.</summary>
-    static CliRunner.Result RunBuiltCli(TimeSpan limit, params string[] args)
-    {
-        string dll = Path.Combine(AppContext.BaseDirectory, "TinyLlama.Cli.dll");
-        string host = Environment.ProcessPath is { } p && Path.GetFileNameWithoutExtension(p) == "dotnet" ? p : "dotnet";
-        var start = new ProcessStartInfo(host) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(dll);
-        foreach (string a in args) start.ArgumentList.Add(a);
-        foreach (string name in new[] { "RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT", "TINYLLAMA_JOB_TOKEN" })
-            start.Environment.Remove(name);
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(limit))
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"`{string.Join(' ', args)}` did not finish in {limit}");
-        }
-        return new CliRunner.Result(process.ExitCode, output.GetAwaiter().GetResult(), error.GetAwaiter().GetResult());
     }
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using TinyLlama.Kernels;
 using TinyLlama.Training.Metrics;
 
@@ -30,7 +29,7 @@ public sealed class GpuTrainCommandTests : IDisposable
     public void OnTheSimulatedDevice_TrainsInBf16_PrintsThePeakMemory_AndExportsOnTheCpu()
     {
         string run = Path.Combine(_dir, "sim");
-        var result = RunChild(TimeSpan.FromMinutes(5), NanoRun("cuda-sim", run, steps: 2));
+        var result = CliRunner.RunChild(TimeSpan.FromMinutes(5), NanoRun("cuda-sim", run, steps: 2));
         Assert.True(result.ExitCode == 0, result.ToString());
         Assert.Contains("device: cuda:0 (simulated", result.Error);
         Assert.Contains("bf16 activations, f32 master weights and AdamW state", result.Error);
@@ -67,9 +66,9 @@ public sealed class GpuTrainCommandTests : IDisposable
         Skip.If(probe.Problem is not null || probe.DeviceCount == 0, $"no CUDA device ({probe.Problem ?? "0 devices"}): the GPU loss-curve test needs one");
         const int steps = 30;
         string cpu = Path.Combine(_dir, "cpu"), gpu = Path.Combine(_dir, "gpu");
-        var a = RunChild(TimeSpan.FromMinutes(10), NanoRun("cpu", cpu, steps));
+        var a = CliRunner.RunChild(TimeSpan.FromMinutes(10), NanoRun("cpu", cpu, steps));
         Assert.True(a.ExitCode == 0, a.ToString());
-        var b = RunChild(TimeSpan.FromMinutes(10), NanoRun("cuda", gpu, steps, "bf16"));
+        var b = CliRunner.RunChild(TimeSpan.FromMinutes(10), NanoRun("cuda", gpu, steps, "bf16"));
         Assert.True(b.ExitCode == 0, b.ToString());
         var expected = MetricsLog.Read(Path.Combine(cpu, MetricsLog.DefaultFileName)).Train;
         var actual = MetricsLog.Read(Path.Combine(gpu, MetricsLog.DefaultFileName)).Train;
@@ -78,24 +77,5 @@ public sealed class GpuTrainCommandTests : IDisposable
             Assert.True(Math.Abs(expected[i].Loss - actual[i].Loss) < 0.15,
                 $"step {i + 1}: cpu f32 loss {expected[i].Loss:F4}, cuda bf16 {actual[i].Loss:F4}");
         Assert.True(actual[^1].Loss < actual[0].Loss - 1.0, $"the GPU loss went from {actual[0].Loss} to {actual[^1].Loss}");
-    }
-
-    private static CliRunner.Result RunChild(TimeSpan limit, string[] args)
-    {
-        string host = Environment.ProcessPath is { } p && Path.GetFileNameWithoutExtension(p) == "dotnet" ? p : "dotnet";
-        var start = new ProcessStartInfo(host) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "TinyLlama.Cli.dll"));
-        foreach (string a in args) start.ArgumentList.Add(a);
-        foreach (string name in new[] { "RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT", GpuDevices.SimulateVariable })
-            start.Environment.Remove(name);
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(limit))
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"`{string.Join(' ', args)}` did not finish in {limit}");
-        }
-        return new CliRunner.Result(process.ExitCode, output.Result, error.Result);
     }
 }

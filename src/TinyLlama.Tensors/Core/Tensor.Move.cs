@@ -55,20 +55,19 @@ public sealed partial class Tensor
         if (!IsContiguous)
             throw new InvalidOperationException($"copy_from: a {Device} destination {ShapeText} must be contiguous");
         using var noGrad = GradMode.NoGrad();
-        using var staged = source.To(Device); // on this device, contiguous (a new tensor, or an alias when already here)
+        using var staged = source.To(Device); // on this device: a new contiguous tensor, or an alias when already here
         if (Numel == 0) return;
         if (Device.Kind == DeviceKind.Cpu)
         {
             CopyElements(staged, this);
             return;
         }
-        var target = (GpuStorage)Storage;
-        var from = (GpuStorage)staged.Storage;
-        int size = DType.SizeInBytes();
+        // staged may be an alias of a strided source already on this device: gather it first, then one device copy.
         using var contiguous = staged.CopyIfStrided();
+        int size = DType.SizeInBytes();
+        var target = (GpuStorage)Storage;
         ((GpuStorage)contiguous.Storage).Bytes.SubView(contiguous.Offset * size, Numel * size)
             .CopyTo(target.GpuDevice.Stream, target.Bytes.SubView(Offset * size, Numel * size));
-        GC.KeepAlive(from);
     }
 
     private string NameSuffix => Name is null ? "" : $" '{Name}'";
