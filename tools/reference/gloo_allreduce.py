@@ -38,12 +38,14 @@ def measure(tensor, seconds, world):
     dist.broadcast(iterations, 0)  # every rank runs the same number
     count = int(iterations)
     dist.barrier()
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()  # process_time: every thread of this process
     for _ in range(count):
         dist.all_reduce(tensor)
     mean = torch.tensor([(time.perf_counter() - start) / count], dtype=torch.float64)
+    cpu = torch.tensor([(time.process_time() - cpu_start) / count], dtype=torch.float64)
     dist.all_reduce(mean, op=dist.ReduceOp.MAX)
-    return count, float(mean), wrong
+    dist.all_reduce(cpu)  # summed over the ranks
+    return count, float(mean), float(cpu), wrong
 
 
 def rank_main(rank, world, port, sizes, dtypes, seconds):
@@ -53,18 +55,18 @@ def rank_main(rank, world, port, sizes, dtypes, seconds):
     dist.init_process_group("gloo", rank=rank, world_size=world)
     if rank == 0:
         print(f"gloo allreduce: {world} ranks over TCP (127.0.0.1), torch {torch.__version__}, {os.cpu_count()} cores")
-        print("busbw = algbw x 2(N-1)/N; GB/s = 1e9 B/s; time is the slowest rank's mean")
-        print(f"{'size (B)':>12} {'count':>11} {'type':>5} {'iters':>6} {'time (us)':>11} {'algbw GB/s':>11} {'busbw GB/s':>11} {'#wrong':>7}")
+        print("busbw = algbw x 2(N-1)/N; GB/s = 1e9 B/s; time is the slowest rank's mean; cpu is the CPU time of all ranks' processes per all-reduce")
+        print(f"{'size (B)':>12} {'count':>11} {'type':>5} {'iters':>6} {'time (us)':>11} {'algbw GB/s':>11} {'busbw GB/s':>11} {'cpu (us)':>11} {'#wrong':>7}")
     for name in dtypes:
         dtype = torch.float32 if name == "f32" else torch.bfloat16
         element = 4 if name == "f32" else 2
         for mib in sizes:
             count = max(1, round(mib * 1024 * 1024 / element))
             nbytes = count * element
-            iters, mean, wrong = measure(values(count, rank, dtype), seconds, world)
+            iters, mean, cpu, wrong = measure(values(count, rank, dtype), seconds, world)
             algbw = nbytes / mean / 1e9
             if rank == 0:
-                print(f"{nbytes:>12} {count:>11} {name:>5} {iters:>6} {mean * 1e6:>11.1f} {algbw:>11.3f} {algbw * 2 * (world - 1) / world:>11.3f} {wrong:>7}",
+                print(f"{nbytes:>12} {count:>11} {name:>5} {iters:>6} {mean * 1e6:>11.1f} {algbw:>11.3f} {algbw * 2 * (world - 1) / world:>11.3f} {cpu * 1e6:>11.1f} {wrong:>7}",
                       flush=True)
             if wrong:
                 raise SystemExit(f"gloo allreduce: {wrong} wrong values at {nbytes} bytes ({name}) on rank {rank}")

@@ -68,8 +68,8 @@ internal static class BenchAllReduceCommand
         if (print)
         {
             output.WriteLine($"bench allreduce: {n} ranks over TCP (127.0.0.1 ring), segment {group.SegmentBytes >> 10} KiB, small path ≤ {group.SmallAllReduceBytes >> 10} KiB, {Environment.ProcessorCount} cores");
-            output.WriteLine("busbw = algbw × 2(N−1)/N; GB/s = 1e9 B/s; time is the slowest rank's mean");
-            output.WriteLine($"{"size (B)",12} {"count",11} {"type",5} {"iters",6} {"time (us)",11} {"algbw GB/s",11} {"busbw GB/s",11} {"#wrong",7}");
+            output.WriteLine("busbw = algbw × 2(N−1)/N; GB/s = 1e9 B/s; time is the slowest rank's mean; cpu is the CPU time of all ranks' processes per all-reduce");
+            output.WriteLine($"{"size (B)",12} {"count",11} {"type",5} {"iters",6} {"time (us)",11} {"algbw GB/s",11} {"busbw GB/s",11} {"cpu (us)",11} {"#wrong",7}");
         }
         foreach (var type in types)
         {
@@ -78,13 +78,13 @@ internal static class BenchAllReduceCommand
                 int elementBytes = type == "f32" ? 4 : 2;
                 long bytes = Math.Max(elementBytes, (long)Math.Round(mib * 1024 * 1024 / elementBytes) * elementBytes);
                 int count = checked((int)(bytes / elementBytes));
-                var (iterations, meanSeconds, wrong) = type == "f32"
+                var (iterations, meanSeconds, cpuSeconds, wrong) = type == "f32"
                     ? Measure(group, new float[count], seconds, Fill, Check)
                     : Measure(group, new ushort[count], seconds, FillBf16, CheckBf16);
                 double algbw = bytes / meanSeconds / 1e9;
                 if (print)
                     output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"{bytes,12} {count,11} {type,5} {iterations,6} {meanSeconds * 1e6,11:F1} {algbw,11:F3} {algbw * 2 * (n - 1) / n,11:F3} {wrong,7}"));
+                        $"{bytes,12} {count,11} {type,5} {iterations,6} {meanSeconds * 1e6,11:F1} {algbw,11:F3} {algbw * 2 * (n - 1) / n,11:F3} {cpuSeconds * 1e6,11:F1} {wrong,7}"));
                 if (wrong > 0) throw new InvalidDataException($"bench allreduce: {wrong} wrong values at {bytes} bytes ({type}) on rank {group.Rank}");
             }
         }
@@ -93,7 +93,12 @@ internal static class BenchAllReduceCommand
 
     delegate long Checker<T>(ReadOnlySpan<T> data, int worldSize);
 
-    static (int Iterations, double MeanSeconds, long Wrong) Measure<T>(TcpProcessGroup group, T[] data, double seconds,
+    /// <summary>
+    /// The slowest rank's mean time per all-reduce and the CPU time all ranks' processes spent per all-reduce (user and
+    /// kernel, every thread: on a loopback ring the kernel's copies are most of it, and with more ranks than cores the
+    /// CPU time, not the wire, is what bounds the bandwidth).
+    /// </summary>
+    static (int Iterations, double MeanSeconds, double CpuSeconds, long Wrong) Measure<T>(TcpProcessGroup group, T[] data, double seconds,
         Action<T[], int> fill, Checker<T> check) where T : unmanaged
     {
         fill(data, group.Rank);
@@ -109,13 +114,18 @@ internal static class BenchAllReduceCommand
         group.Broadcast(iterations);
         int count = BitConverter.ToInt32(iterations);
         group.Barrier();
+        var process = Process.GetCurrentProcess();
+        var cpuBefore = process.TotalProcessorTime;
         clock.Restart();
         for (int i = 0; i < count; i++) Reduce(group, data);
         double mean = clock.Elapsed.TotalSeconds / count;
-        var times = new byte[8 * group.WorldSize];
-        group.AllGather(BitConverter.GetBytes(mean), times);
-        double slowest = Enumerable.Range(0, group.WorldSize).Max(r => BitConverter.ToDouble(times, 8 * r));
-        return (count, slowest, wrong);
+        process.Refresh();
+        double cpu = (process.TotalProcessorTime - cpuBefore).TotalSeconds / count;
+        var gathered = new byte[16 * group.WorldSize];
+        group.AllGather([.. BitConverter.GetBytes(mean), .. BitConverter.GetBytes(cpu)], gathered);
+        double slowest = Enumerable.Range(0, group.WorldSize).Max(r => BitConverter.ToDouble(gathered, 16 * r));
+        double cpuAll = Enumerable.Range(0, group.WorldSize).Sum(r => BitConverter.ToDouble(gathered, 16 * r + 8));
+        return (count, slowest, cpuAll, wrong);
     }
 
     static void Reduce<T>(TcpProcessGroup group, T[] data) where T : unmanaged
