@@ -49,6 +49,31 @@ public sealed class DistributedTrainTests : IDisposable
         }
     }
 
+    /// <summary>
+    /// Data-parallel on GPUs: each rank's gradients are downloaded into the buckets, averaged over the ring and
+    /// uploaded again. Two processes on the simulated device (each has its own) in f32 give the losses of one CPU
+    /// process with the same global batch, within the simulated device's f32 tolerance.
+    /// </summary>
+    [Fact]
+    public void TwoProcessesOnTheSimulatedGpuMatchOneCpuProcess()
+    {
+        string cpu = Path.Combine(root, "cpu"), gpus = Path.Combine(root, "gpus");
+        string[] args = [.. Train(seqLen: 16, batchSize: 2, maxSteps: 3), "--lr", "3e-3", "--warmup-steps", "1"];
+        Run(TimeSpan.FromMinutes(3), [.. args, "--out", cpu]).AssertSucceeded();
+        var launched = Run(TimeSpan.FromMinutes(8), ["launch", "--nproc", "2", "--", .. args, "--device", "cuda-sim", "--precision", "f32", "--out", gpus]);
+        launched.AssertSucceeded();
+        Assert.Contains("data-parallel: 2 processes", launched.Output + launched.Error);
+        Assert.Contains("cuda:0 (simulated", launched.Output + launched.Error);
+
+        var reference = Losses(cpu);
+        var losses = Losses(gpus);
+        Assert.Equal(Enumerable.Range(1, 3), reference.Keys);
+        Assert.Equal(reference.Keys, losses.Keys);
+        foreach (var (step, loss) in reference)
+            Assert.True(Math.Abs(losses[step] - loss) <= 2e-3 * loss, $"step {step}: 2 simulated GPUs {losses[step]}, one CPU process {loss}");
+        AssertSameParameters(cpu, gpus, 1e-3);
+    }
+
     [Fact]
     public void ARankThatDiesFailsTheOthersAndResumeContinuesInTheSameOrder()
     {

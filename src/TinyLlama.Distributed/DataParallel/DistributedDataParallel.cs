@@ -17,6 +17,9 @@ public sealed class DistributedDataParallel(IProcessGroup group, long bucketByte
     public int Rank => Group.Rank;
     public int WorldSize => Group.WorldSize;
 
+    /// <summary>This process's index on its host (LOCAL_RANK): which GPU `--device cuda` picks when several ranks share a machine.</summary>
+    public int LocalRank => Group is TcpProcessGroup tcp ? tcp.Settings.LocalRank : Group.Rank;
+
     /// <summary>The bucketer the trainer last created (its plan and timings, for logs and tests).</summary>
     public GradientBucketer? Bucketer { get; private set; }
 
@@ -42,7 +45,18 @@ public sealed class DistributedDataParallel(IProcessGroup group, long bucketByte
         if (!AllAgree(same))
             throw new InvalidOperationException($"rank {Rank}: the ranks hold different parameters (names or shapes); every rank must build the same model");
         foreach (var (_, p) in parameters)
-            Group.Broadcast(MemoryMarshal.AsBytes(p.AsSpan<float>()));
+        {
+            if (p.Device.Kind == DeviceKind.Cpu)
+            {
+                Group.Broadcast(MemoryMarshal.AsBytes(p.AsSpan<float>()));
+                continue;
+            }
+            // A GPU parameter goes through host memory: rank 0 downloads, every other rank uploads what arrived.
+            var host = new float[p.Numel];
+            if (Rank == 0) p.CopyTo<float>(host);
+            Group.Broadcast(MemoryMarshal.AsBytes(host.AsSpan()));
+            if (Rank != 0) p.CopyFrom<float>(host);
+        }
     }
 
     public IGradientSync CreateGradientSync(IReadOnlyList<(string Name, Tensor Parameter)> parameters) =>

@@ -10,6 +10,9 @@ namespace TinyLlama.Distributed.DataParallel;
 /// parameter is in, the bucket goes to the <see cref="BucketReducer"/> thread, which averages it over the ranks
 /// while backward goes on with the earlier layers. <see cref="FinishBackward"/> fills in the parameters no gradient
 /// reached (zeros, flag 0), waits for the last buckets and copies the averages back into .Grad.
+/// <para>Parameters on a GPU take the same path through host memory: each final gradient is downloaded into its
+/// bucket (the download waits for the GPU to finish that gradient, so on a GPU the training thread pauses at each
+/// hook) and the averages are uploaded at the end.</para>
 /// <para>The flags are averaged with the gradients, so after the reduction a flag is non-zero exactly when some rank
 /// had a gradient for that parameter: such a parameter gets the average on every rank (a rank without one counts
 /// zeros), and a parameter no rank touched keeps no gradient anywhere, as in a single process, where the optimizer
@@ -99,7 +102,7 @@ public sealed class GradientBucketer : IGradientSync
         int flag = Plan.Buckets[slot.Bucket].Elements + slot.Position;
         if (_parameters[parameter].Grad is { } grad)
         {
-            grad.AsSpan<float>().CopyTo(target);
+            grad.CopyTo(target); // a GPU gradient is downloaded: the all-reduce works on host memory
             buffer[flag] = 1;
         }
         else
@@ -127,11 +130,11 @@ public sealed class GradientBucketer : IGradientSync
                 if (buffer[bucket.Elements + k] == 0) continue; // no rank had a gradient: none anywhere
                 if (p.Grad is null)
                 {
-                    var zeros = Tensor.Zeros(p.ShapeArray());
+                    var zeros = Tensor.Zeros(p.ShapeArray(), DType.F32, p.Device);
                     TensorScope.Untrack(zeros);
                     p.Grad = zeros;
                 }
-                buffer.AsSpan(slot.Offset, slot.Length).CopyTo(p.Grad.AsSpan<float>());
+                p.Grad.CopyFrom<float>(buffer.AsSpan(slot.Offset, slot.Length)); // uploaded again for a GPU parameter
             }
         }
     }

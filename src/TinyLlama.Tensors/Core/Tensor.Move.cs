@@ -70,5 +70,53 @@ public sealed partial class Tensor
             .CopyTo(target.GpuDevice.Stream, target.Bytes.SubView(Offset * size, Numel * size));
     }
 
+    /// <summary>
+    /// Copies the elements, row-major, into host memory: T has the dtype's size (float for f32, ushort for bf16); a
+    /// cuda tensor is downloaded without an intermediate host tensor when it is contiguous. For code that moves tensors
+    /// through host buffers, such as the data-parallel gradient buckets.
+    /// </summary>
+    public void CopyTo<T>(Span<T> destination) where T : unmanaged
+    {
+        ThrowIfDisposed("copy_to");
+        CheckHostSpan<T>("copy_to", destination.Length);
+        if (Device.Kind == DeviceKind.Cpu || !IsContiguous)
+        {
+            using var host = Device.Kind == DeviceKind.Cpu ? Contiguous() : To(Device.Cpu);
+            host.AsSpan<T>("copy_to").CopyTo(destination);
+            return;
+        }
+        if (Numel == 0) return;
+        var storage = (GpuStorage)Storage;
+        int size = DType.SizeInBytes();
+        storage.GpuDevice.Transfers.Download(storage.Bytes.SubView(Offset * size, Numel * size),
+            System.Runtime.InteropServices.MemoryMarshal.AsBytes(destination));
+    }
+
+    /// <summary>Copies host values, row-major, into this contiguous tensor on any device (one upload for cuda). Not recorded by autograd.</summary>
+    public void CopyFrom<T>(ReadOnlySpan<T> source) where T : unmanaged
+    {
+        ThrowIfDisposed("copy_from");
+        CheckHostSpan<T>("copy_from", source.Length);
+        if (!IsContiguous)
+            throw new InvalidOperationException($"copy_from: destination {ShapeText}{NameSuffix} must be contiguous");
+        if (Device.Kind == DeviceKind.Cpu)
+        {
+            source.CopyTo(AsSpan<T>("copy_from"));
+            return;
+        }
+        if (Numel == 0) return;
+        var storage = (GpuStorage)Storage;
+        int size = DType.SizeInBytes();
+        storage.GpuDevice.Transfers.Upload(System.Runtime.InteropServices.MemoryMarshal.AsBytes(source), storage.Bytes.SubView(Offset * size, Numel * size));
+    }
+
+    private void CheckHostSpan<T>(string op, int length) where T : unmanaged
+    {
+        if (DTypeExtensions.Of<T>() != DType)
+            throw new ArgumentException($"{op}: a span of {typeof(T).Name} does not match tensor {ShapeText} of dtype {DType.Name()}{NameSuffix}");
+        if (length != Numel)
+            throw new ArgumentException($"{op}: a span of {length} elements does not match tensor {ShapeText} ({Numel} elements){NameSuffix}");
+    }
+
     private string NameSuffix => Name is null ? "" : $" '{Name}'";
 }

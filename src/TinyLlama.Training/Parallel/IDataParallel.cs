@@ -12,6 +12,9 @@ public interface IDataParallel
     int Rank { get; }
     int WorldSize { get; }
 
+    /// <summary>This process's index on its host (torchrun's LOCAL_RANK): `--device cuda` then means cuda:LocalRank.</summary>
+    int LocalRank => Rank;
+
     /// <summary>Returns when every rank has called it.</summary>
     void Barrier();
 

@@ -11,17 +11,18 @@ public static class RunDevice
     /// The tensor device and activation dtype a run asks for. "cuda-sim" turns this process's cuda:0 into the
     /// simulated device. Errors name the flag and what it accepts.
     /// </summary>
-    public static (Device Device, DType Activations) Resolve(RunSettings settings, int worldSize)
+    public static (Device Device, DType Activations) Resolve(RunSettings settings, int worldSize, int localRank = 0)
     {
         string name = settings.Device;
         Device device;
         if (name == "cpu") device = Device.Cpu;
         else if (GpuDevices.IsDeviceName(name))
         {
-            if (worldSize > 1)
-                throw new NotSupportedException($"--device {name} with {worldSize} processes: data-parallel training runs on CPUs in this build (its all-reduce reads host memory); train on one GPU, or on CPUs with `launch`");
             if (name == GpuDevices.SimulatedName) GpuDevices.UseSimulator();
-            device = Device.Cuda(name == GpuDevices.SimulatedName ? 0 : GpuDevices.ParseIndex(name));
+            // Several ranks on one machine each take their own GPU, as under torchrun: plain "cuda" is cuda:LOCAL_RANK.
+            // An explicit index is taken as given; the simulated device is one per process anyway.
+            int index = name == GpuDevices.SimulatedName ? 0 : name == "cuda" && worldSize > 1 ? localRank : GpuDevices.ParseIndex(name);
+            device = Device.Cuda(index);
             GpuDevices.Get(device.Index); // open it now: a missing driver or device fails here, with the reason
         }
         else throw new ArgumentException($"--device {name}: expected cpu, cuda, cuda:N or {GpuDevices.SimulatedName}");

@@ -35,7 +35,7 @@ public sealed class TrainingRun(RunSettings settings, TrainOptions options, Text
 
     public int Execute(CancellationToken stop)
     {
-        var (device, activations) = RunDevice.Resolve(settings, parallel?.WorldSize ?? 1);
+        var (device, activations) = RunDevice.Resolve(settings, parallel?.WorldSize ?? 1, parallel?.LocalRank ?? 0);
         string outDir = Path.GetFullPath(settings.Out);
         Directory.CreateDirectory(outDir);
         var checkpointDir = Path.Combine(outDir, "checkpoints");
