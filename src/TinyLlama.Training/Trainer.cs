@@ -154,6 +154,8 @@ public sealed class Trainer : IDisposable
             {
                 using var scope = new TensorScope();
                 _train.NextBatch(_inputs, _targets);
+                CheckTokenIds(_targets, "training"); // the inputs are the targets shifted by one, bar the first token
+                CheckTokenIds(_inputs, "training");
                 var ids = OnModelDevice(Tensor.FromArray(_inputs, Options.MicroBatchSize, Options.SeqLen));
                 var targets = OnModelDevice(Tensor.FromArray(_targets, Options.MicroBatchSize, Options.SeqLen));
                 var microLoss = _model.Loss(ids, targets);
@@ -209,6 +211,8 @@ public sealed class Trainer : IDisposable
             {
                 using var scope = new TensorScope();
                 _validation.NextBatch(inputs, targets);
+                CheckTokenIds(targets, "validation");
+                CheckTokenIds(inputs, "validation");
                 var ids = OnModelDevice(Tensor.FromArray(inputs, _validation.MicroBatchSize, _validation.SeqLen));
                 var tgt = OnModelDevice(Tensor.FromArray(targets, _validation.MicroBatchSize, _validation.SeqLen));
                 total += _model.Loss(ids, tgt).Item();
@@ -229,6 +233,21 @@ public sealed class Trainer : IDisposable
         _parallel.EnsureSame(Step, "the step to start from (did every rank resume from the same checkpoint folder?)");
         _parallel.BroadcastParameters(_model.NamedParameters().ToList());
         _ranksAgreed = true;
+    }
+
+    /// <summary>
+    /// Refuses token ids the model has no embedding for, naming the data: on a GPU the embedding and loss kernels cannot
+    /// throw (a bad id gives a NaN row and the step would be reported as diverged), and on the CPU the error would name
+    /// only the op. A pass over the batch on the host, before the upload, costs nothing next to the step.
+    /// </summary>
+    private void CheckTokenIds(int[] ids, string batch)
+    {
+        int vocab = _model.Config.VocabSize;
+        for (int i = 0; i < ids.Length; i++)
+            if ((uint)ids[i] >= (uint)vocab)
+                throw new InvalidDataException(
+                    $"step {Step + 1}: the {batch} batch holds token id {ids[i]} (sequence {i / Options.SeqLen}, position {i % Options.SeqLen}), " +
+                    $"outside the model's vocabulary [0, {vocab}): the data was packed with another tokenizer, or the model's vocab_size is too small");
     }
 
     /// <summary>Token ids where the model lives (one upload per micro-batch on a GPU; both stay in the step's scope).</summary>

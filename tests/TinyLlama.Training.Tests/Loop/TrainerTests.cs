@@ -114,6 +114,23 @@ public sealed class TrainerTests : IDisposable
     }
 
     [Fact]
+    public void TokenIdsBeyondTheModelsVocabulary_AreRefusedNamingTheBatch_NotReportedAsDivergence()
+    {
+        // Data packed with a 4096-token vocabulary, a model of 512: the first id ≥ 512 stops the step with the reason.
+        string dir = Path.Combine(_dir, "wide");
+        var builder = new PackedDatasetBuilder(dir, "train", chunkSize: 33 * 16, vocabSize: 4096);
+        builder.Add(Enumerable.Range(0, 33 * 16 * 2).Select(i => i % 50 == 49 ? 4000 : i % 100).ToArray());
+        builder.Finish();
+        using var data = PackedDataset.Open(dir);
+        var loader = new PackedDataLoader(data, Options.SeqLen, Options.MicroBatchSize, (ulong)Options.Seed);
+        using var model = new LlamaForCausalLM(Config, seed: 1);
+        using var trainer = new Trainer(Options, model, loader, null, Path.Combine(_dir, "wide-run", "checkpoints"));
+        var e = Assert.Throws<InvalidDataException>(() => trainer.Run());
+        Assert.Contains("step 1: the training batch holds token id 4000", e.Message);
+        Assert.Contains("outside the model's vocabulary [0, 512)", e.Message);
+    }
+
+    [Fact]
     public void DivergingLoss_StopsNamingTheStep_AndLeavesTheLastCheckpointIntact()
     {
         var data = PackedDataset.Open(Path.Combine(_dir, "data"));
