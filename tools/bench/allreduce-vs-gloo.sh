@@ -4,23 +4,23 @@
 # goes first (so neither always gets the quieter slot), then prints every pair's bus bandwidth and, per size, the
 # median of ours / gloo. Each run checks its result exactly before timing; a run with #wrong > 0 fails the script.
 # Usage: tools/bench/allreduce-vs-gloo.sh NPROC PAIRS SECONDS SIZE_MIB... [-- EXTRA bench allreduce ARGS]
-#        (after dotnet build -c Release; gloo from tools/reference/setup.sh)
+#        (after dotnet build -c Release; gloo from tools/reference/setup.sh); DTYPE=bf16 (or both) for bfloat16
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 if [[ $# -lt 4 ]]; then
   echo "usage: $0 NPROC PAIRS SECONDS SIZE_MIB... [-- EXTRA bench allreduce ARGS]" >&2
   exit 2
 fi
-nproc="$1" pairs="$2" seconds="$3"
+nproc="$1" pairs="$2" seconds="$3" dtype="${DTYPE:-f32}"
 shift 3
 sizes=() extra=()
 while [[ $# -gt 0 && $1 != -- ]]; do sizes+=("$1"); shift; done
 [[ $# -gt 0 ]] && { shift; extra=("$@"); }
 out="$(mktemp -d)"
 ours() { dotnet "$repo/src/TinyLlama.Cli/bin/Release/net10.0/TinyLlama.Cli.dll" bench allreduce --nproc "$nproc" \
-           --seconds "$seconds" --size "${sizes[@]}" "${extra[@]}" > "$out/ours.$1" 2>&1; }
+           --seconds "$seconds" --dtype "$dtype" --size "${sizes[@]}" "${extra[@]}" > "$out/ours.$1" 2>&1; }
 gloo() { /usr/bin/python3 "$repo/tools/reference/gloo_allreduce.py" --nproc "$nproc" --seconds "$seconds" \
-           --size "${sizes[@]}" > "$out/gloo.$1" 2>&1; }
+           --dtype "$dtype" --size "${sizes[@]}" > "$out/gloo.$1" 2>&1; }
 for ((p = 1; p <= pairs; p++)); do
   load="$(cut -d' ' -f1 /proc/loadavg)"
   if ((p % 2)); then ours "$p"; gloo "$p"; else gloo "$p"; ours "$p"; fi

@@ -23,15 +23,15 @@ public sealed partial class Tensor
 
     /// <summary>
     /// The accumulated gradient of a leaf after <see cref="Backward"/>; null before. It can be assigned (as PyTorch's
-    /// <c>p.grad = g</c>, e.g. averaged gradients from other processes): same shape and dtype; the tensor then owns it.
+    /// <c>p.grad = g</c>, e.g. averaged gradients from other processes): same shape, dtype and device; the tensor then owns it.
     /// </summary>
     public Tensor? Grad
     {
         get;
         set
         {
-            if (value is not null && (!value.Shape.SequenceEqual(Shape) || value.DType != DType))
-                throw new ArgumentException($"Grad: a gradient of {value.ShapeText} {value.DType.Name()} for tensor {ShapeText} {DType.Name()}; expected the tensor's shape and dtype");
+            if (value is not null && (!value.Shape.SequenceEqual(Shape) || value.DType != DType || value.Device != Device))
+                throw new ArgumentException($"Grad: a gradient of {value.ShapeText} {value.DType.Name()} on {value.Device} for tensor {ShapeText} {DType.Name()} on {Device}; expected the tensor's shape, dtype and device");
             field = value;
         }
     }

@@ -23,6 +23,20 @@ public class GpuMoveTests(SimulatedGpuFixture gpu)
     }
 
     [Fact]
+    public void AGradientOnAnotherDevice_IsRefused_AndMoveToTakesTheGradientAlong()
+    {
+        using var p = Tensor.Randn([3], new Random(3));
+        p.RequiresGrad = true;
+        using var onGpu = Tensor.Zeros([3], DType.F32, SimulatedGpuFixture.Cuda);
+        var e = Assert.Throws<ArgumentException>(() => p.Grad = onGpu);
+        Assert.Contains("on cuda:0 for tensor (3) f32 on cpu", e.Message);
+        p.Grad = Tensor.FromArray([1f, 2f, 3f]);
+        p.MoveTo(SimulatedGpuFixture.Cuda);
+        Assert.Equal(SimulatedGpuFixture.Cuda, p.Grad!.Device);
+        Assert.Equal([1.0, 2.0, 3.0], p.Grad.ToDoubleArray());
+    }
+
+    [Fact]
     public void MoveTo_RefusesAViewAndAResult()
     {
         using var t = Tensor.Randn([4, 4], new Random(1));
