@@ -4,7 +4,8 @@
 # goes first (so neither always gets the quieter slot), then prints every pair's bus bandwidth and, per size, the
 # median of ours / gloo. Each run checks its result exactly before timing; a run with #wrong > 0 fails the script.
 # Usage: tools/bench/allreduce-vs-gloo.sh NPROC PAIRS SECONDS SIZE_MIB... [-- EXTRA bench allreduce ARGS]
-#        (after dotnet build -c Release; gloo from tools/reference/setup.sh); DTYPE=bf16 (or both) for bfloat16
+#        (after dotnet build -c Release; gloo from tools/reference/setup.sh); DTYPE=bf16 (or both) for bfloat16,
+#        which needs a torch whose gloo reduces bf16 (Debian's 1.13 refuses it: "Invalid scalar type")
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 if [[ $# -lt 4 ]]; then
@@ -23,7 +24,9 @@ gloo() { /usr/bin/python3 "$repo/tools/reference/gloo_allreduce.py" --nproc "$np
            --dtype "$dtype" --size "${sizes[@]}" > "$out/gloo.$1" 2>&1; }
 for ((p = 1; p <= pairs; p++)); do
   load="$(cut -d' ' -f1 /proc/loadavg)"
-  if ((p % 2)); then ours "$p"; gloo "$p"; else gloo "$p"; ours "$p"; fi
+  for run in $( ((p % 2)) && echo "ours gloo" || echo "gloo ours"); do
+    "$run" "$p" || { echo "$run (pair $p) failed:" >&2; tail -5 "$out/$run.$p" >&2; exit 1; }
+  done
   echo "pair $p at $(date -u +%H:%M:%S) UTC, load before $load" >> "$out/loads"
 done
 python3 - "$out" "$pairs" "$nproc" <<'PY'
