@@ -13,10 +13,10 @@ internal static class CliRunner
     }
 
     /// <summary>
-    /// The built CLI as a child process, for runs whose process-wide choices (the simulated GPU) must not leak into
-    /// this test process. The data-parallel and simulator variables of this environment are not passed on.
+    /// How to start the built CLI with <paramref name="args"/> as a child process: output redirected, and without this
+    /// environment's data-parallel and simulator variables (a test that wants them sets them on the result).
     /// </summary>
-    public static Result RunChild(TimeSpan limit, params string[] args)
+    public static ProcessStartInfo ChildStartInfo(IEnumerable<string> args)
     {
         string host = Environment.ProcessPath is { } p && Path.GetFileNameWithoutExtension(p) == "dotnet" ? p : "dotnet";
         var start = new ProcessStartInfo(host) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
@@ -24,7 +24,16 @@ internal static class CliRunner
         foreach (string a in args) start.ArgumentList.Add(a);
         foreach (string name in new[] { "RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT", "TINYLLAMA_JOB_TOKEN", GpuDevices.SimulateVariable })
             start.Environment.Remove(name);
-        using var process = Process.Start(start)!;
+        return start;
+    }
+
+    /// <summary>
+    /// The built CLI as a child process, for runs whose process-wide choices (the simulated GPU) must not leak into
+    /// this test process. The data-parallel and simulator variables of this environment are not passed on.
+    /// </summary>
+    public static Result RunChild(TimeSpan limit, params string[] args)
+    {
+        using var process = Process.Start(ChildStartInfo(args))!;
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();
         if (!process.WaitForExit(limit))

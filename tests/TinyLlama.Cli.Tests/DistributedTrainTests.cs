@@ -163,19 +163,7 @@ public sealed class DistributedTrainTests : IDisposable
         }
     }
 
-    static string CliDll => Path.Combine(AppContext.BaseDirectory, "TinyLlama.Cli.dll");
-
-    static string DotnetHost => Environment.ProcessPath is { } p && Path.GetFileNameWithoutExtension(p) == "dotnet" ? p : "dotnet";
-
-    static ProcessStartInfo StartInfo(IEnumerable<string> args)
-    {
-        var start = new ProcessStartInfo(DotnetHost) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(CliDll);
-        foreach (string a in args) start.ArgumentList.Add(a);
-        foreach (string name in new[] { "RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT", "TINYLLAMA_JOB_TOKEN" })
-            start.Environment.Remove(name);
-        return start;
-    }
+    static ProcessStartInfo StartInfo(IEnumerable<string> args) => CliRunner.ChildStartInfo(args);
 
     static CliRunner.Result Run(TimeSpan limit, string[] args)
     {

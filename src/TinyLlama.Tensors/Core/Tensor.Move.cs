@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using ILGPU.Runtime;
 
 namespace TinyLlama.Tensors;
@@ -89,7 +90,7 @@ public sealed partial class Tensor
         var storage = (GpuStorage)Storage;
         int size = DType.SizeInBytes();
         storage.GpuDevice.Transfers.Download(storage.Bytes.SubView(Offset * size, Numel * size),
-            System.Runtime.InteropServices.MemoryMarshal.AsBytes(destination));
+            MemoryMarshal.AsBytes(destination));
     }
 
     /// <summary>Copies host values, row-major, into this contiguous tensor on any device (one upload for cuda). Not recorded by autograd.</summary>
@@ -107,7 +108,7 @@ public sealed partial class Tensor
         if (Numel == 0) return;
         var storage = (GpuStorage)Storage;
         int size = DType.SizeInBytes();
-        storage.GpuDevice.Transfers.Upload(System.Runtime.InteropServices.MemoryMarshal.AsBytes(source), storage.Bytes.SubView(Offset * size, Numel * size));
+        storage.GpuDevice.Transfers.Upload(MemoryMarshal.AsBytes(source), storage.Bytes.SubView(Offset * size, Numel * size));
     }
 
     private void CheckHostSpan<T>(string op, int length) where T : unmanaged
